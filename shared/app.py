@@ -1,0 +1,115 @@
+"""The app factory: one Litestar application built from the module manifests it discovers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+
+from shared.auth.middleware import BearerAuth
+from shared.auth.principal import current_principal
+from shared.auth.tokens import TokenService, dev_signing_key, parse_verify_keys
+from shared.db import events
+from shared.db.pool import Database
+from shared.http.health import live, ready
+from shared.http.metrics import metrics, observe_pool
+from shared.http.middleware import JsonBodyOnly, RequestContext
+from shared.http.pagination import CursorCodec
+from shared.http.problems import EXCEPTION_HANDLERS
+from shared.http.ratelimit import Limiter, RateLimit
+from shared.logging import configure_logging
+from shared.logging.tracing import setup_tracing
+from shared.modules import Module, discover
+from shared.settings import DATA_DIR, Settings, load_settings
+
+MAX_BODY = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None,
+               modules: list[Module] | None = None) -> Litestar:
+    settings = settings or load_settings()
+    url = database_url or settings.database_url
+    if url is None:
+        raise RuntimeError("create_app needs a database URL; the CLI resolves the embedded one")
+    configure_logging(settings.log_level)
+    setup_tracing()
+    modules = discover() if modules is None else modules
+    events.register(sub for m in modules for sub in m.subscriptions)
+
+    signing_key = settings.token_signing_key or dev_signing_key(DATA_DIR)
+    state = State({
+        "settings": settings,
+        "db": Database(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max),
+        "tokens": TokenService(signing_key, kid=settings.token_key_id,
+                               ttl=settings.access_token_ttl,
+                               verify_keys=parse_verify_keys(settings.token_verify_keys)),
+        "limiter": Limiter(settings),
+        "cursors": CursorCodec(signing_key.encode()),
+        "modules": modules,
+        "shutting_down": False,
+    })
+
+    app = Litestar(
+        route_handlers=[live, ready, metrics, *(r for m in modules for r in m.routes)],
+        state=state,
+        lifespan=[_lifespan],
+        dependencies={
+            "db": Provide(lambda: state.db, sync_to_thread=False),
+            "settings": Provide(lambda: state.settings, sync_to_thread=False),
+            "tokens": Provide(lambda: state.tokens, sync_to_thread=False),
+            "principal": Provide(current_principal, sync_to_thread=False),
+        },
+        middleware=[BearerAuth(), RateLimit(), JsonBodyOnly()],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=MAX_BODY,
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude_spans=["receive", "send"]))],
+        openapi_config=OpenAPIConfig(
+            title="Rampart", version="1.0.0", path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(security_schemes={"bearer": SecurityScheme(
+                type="http", scheme="bearer", bearer_format="PASETO v4.public")}),
+            security=[{"bearer": []}],
+            use_handler_docstrings=True,
+        ),
+    )
+    # The request envelope wraps everything, routing and tracing included, so it sees 404s too.
+    app.asgi_handler = RequestContext(app.asgi_handler, trust_forwarded=settings.trusted_proxies)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    state = app.state
+    await state.db.open()
+    pool_watch = asyncio.create_task(_watch_pool(state.db), name="pool-metrics")
+    relay = None
+    if state.settings.relay_enabled:
+        from shared.db.relay import Relay
+
+        relay = Relay(state.db, [s for m in state.modules for s in m.subscriptions],
+                      state.settings)
+        await relay.start()
+    try:
+        yield
+    finally:
+        # Readiness answers 503 from here on; the relay finishes its current delivery.
+        state.shutting_down = True
+        if relay is not None:
+            await relay.stop()
+        pool_watch.cancel()
+        await asyncio.gather(pool_watch, return_exceptions=True)
+        await state.db.close()
+
+
+async def _watch_pool(db: Database) -> None:
+    while True:
+        observe_pool(db.stats())
+        await asyncio.sleep(5)

@@ -1,0 +1,43 @@
+"""Who is calling: the principal object slices receive, and the role guards."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from shared.http.problems import Problem
+
+Role = Literal["customer", "admin"]
+ROLES: tuple[str, ...] = ("customer", "admin")
+
+
+class Principal(msgspec.Struct, frozen=True):
+    user_id: UUID
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @classmethod
+    def from_claims(cls, sub: Any, role: Any) -> Principal:
+        if role not in ROLES:
+            raise ValueError("unknown role")
+        return cls(user_id=UUID(str(sub)), role=role)
+
+
+def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Litestar guard: the caller must be an admin (403 otherwise)."""
+    principal = connection.scope.get("user")
+    if not isinstance(principal, Principal) or not principal.is_admin:
+        raise Problem(403, "This operation needs the admin role.")
+
+
+def current_principal(request: Request[Any, Any, Any]) -> Principal:
+    """Dependency provider: the authenticated caller of a protected route."""
+    return request.scope["user"]

@@ -1,0 +1,167 @@
+"""The `rampart` command: serve, worker, migrate, keys, plus the commands modules contribute.
+
+Every command runs against the same database the server uses: DATABASE_URL, or when it is
+unset the embedded PostgreSQL under .data/postgres (started on demand, shared if running).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import sys
+from functools import cached_property
+
+import click
+
+from shared.settings import DATA_DIR, Settings, SettingsError, load_settings
+
+
+class Context:
+    def __init__(self) -> None:
+        try:
+            self.settings: Settings = load_settings()
+        except SettingsError as exc:
+            click.echo(f"rampart: configuration error: {exc}", err=True)
+            sys.exit(2)
+
+    @cached_property
+    def database_url(self) -> str:
+        if self.settings.database_url:
+            return self.settings.database_url
+        from shared.db.embedded import start_embedded
+
+        return start_embedded(DATA_DIR / "postgres")
+
+    # click.pass_obj hands commands this object; modules' commands read ["database_url"].
+    def __getitem__(self, key: str) -> str:
+        return getattr(self, key)
+
+
+@click.group(help="Rampart: an order-processing backend.")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    ctx.obj = Context()
+
+
+@main.command(help="Serve the HTTP API with granian (and the outbox relay in each worker).")
+@click.option("--host", default=None, help="Default: HOST or 127.0.0.1.")
+@click.option("--port", type=int, default=None, help="Default: PORT or 8000.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Default: WORKERS or 1.")
+@click.pass_obj
+def serve(obj: Context, host: str | None, port: int | None, workers: int | None) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    from shared.db import migrations
+
+    settings = obj.settings
+    url = obj.database_url  # the parent starts the embedded server once; workers inherit the URL
+    if not settings.is_production:
+        for label in migrations.up(url):
+            click.echo(f"migrated: {label}", err=True)
+    os.environ["DATABASE_URL"] = url
+    workers = workers or settings.workers
+    if workers > 1:
+        metrics_dir = DATA_DIR / f"prometheus-{os.getpid()}"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    Granian(
+        target="shared.asgi:app", interface=Interfaces.ASGI, address=host or settings.host,
+        port=port or settings.port, workers=workers, log_access=False, backlog=2048,
+        workers_kill_timeout=30,
+    ).serve()
+
+
+@main.command(help="Run only the outbox relay (no HTTP), until SIGTERM.")
+@click.pass_obj
+def worker(obj: Context) -> None:
+    from shared.db.pool import Database
+    from shared.db.relay import Relay
+    from shared.logging import configure_logging
+    from shared.logging.tracing import setup_tracing
+    from shared.modules import discover
+
+    configure_logging(obj.settings.log_level)
+    setup_tracing("rampart-worker")
+    subscriptions = [s for m in discover() for s in m.subscriptions]
+
+    async def run() -> None:
+        db = Database(obj.database_url, min_size=1, max_size=obj.settings.db_pool_max)
+        await db.open()
+        relay = Relay(db, subscriptions, obj.settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await relay.start()
+        await stop.wait()
+        await relay.stop()
+        await db.close()
+
+    from shared.db import events
+
+    events.register(subscriptions)
+    asyncio.run(run())
+
+
+@main.group(help="Apply, revert or inspect database migrations.")
+def migrate() -> None:
+    pass
+
+
+@migrate.command("up", help="Apply every pending migration.")
+@click.pass_obj
+def migrate_up(obj: Context) -> None:
+    from shared.db import migrations
+
+    applied = migrations.up(obj.database_url)
+    click.echo("\n".join(f"applied {m}" for m in applied) or "already up to date")
+
+
+@migrate.command("down", help="Revert the last N migrations (default 1).")
+@click.argument("steps", type=click.IntRange(min=1), default=1)
+@click.pass_obj
+def migrate_down(obj: Context, steps: int) -> None:
+    from shared.db import migrations
+
+    reverted = migrations.down(obj.database_url, steps)
+    click.echo("\n".join(f"reverted {m}" for m in reverted) or "nothing to revert")
+
+
+@migrate.command("status", help="List migrations and whether each is applied.")
+@click.pass_obj
+def migrate_status(obj: Context) -> None:
+    from shared.db import migrations
+
+    for label, applied in migrations.status(obj.database_url):
+        click.echo(f"{'applied' if applied else 'pending'}  {label}")
+
+
+@main.group(help="Token signing keys.")
+def keys() -> None:
+    pass
+
+
+@keys.command("generate", help="Print a new PASERK k4.secret for TOKEN_SIGNING_KEY.")
+def keys_generate() -> None:
+    from shared.auth.tokens import generate_secret_paserk, public_paserk
+
+    secret = generate_secret_paserk()
+    click.echo(f"TOKEN_SIGNING_KEY={secret}")
+    click.echo(f"# public key, for TOKEN_VERIFY_KEYS after a rotation: {public_paserk(secret)}",
+               err=True)
+
+
+def _add_module_commands() -> None:
+    from shared.modules import discover
+
+    for module in discover():
+        for command in module.commands:
+            main.add_command(command)
+
+
+_add_module_commands()

@@ -1,0 +1,58 @@
+"""Prometheus metrics: request counts and latency by route and status, pool usage, outbox.
+
+With several server processes, `rampart serve` points PROMETHEUS_MULTIPROC_DIR at a fresh
+directory so any worker's /metrics answers for all of them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from litestar import Response, get
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+POOL = Gauge("db_pool_connections", "Database pool connections", ["state"],
+             multiprocess_mode="livesum")
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(method, route).observe(seconds)
+
+
+def observe_pool(stats: dict[str, int]) -> None:
+    size = stats.get("pool_size", 0)
+    idle = stats.get("pool_available", 0)
+    POOL.labels("open").set(size)
+    POOL.labels("idle").set(idle)
+    POOL.labels("busy").set(size - idle)
+    POOL.labels("waiting").set(stats.get("requests_waiting", 0))
+
+
+def render() -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(DEFAULT_REGISTRY)
+
+
+@get("/metrics", opt={"public": True, "ops": True}, include_in_schema=False, sync_to_thread=False)
+def metrics() -> Response[Any]:
+    return Response(render(), media_type=CONTENT_TYPE_LATEST)

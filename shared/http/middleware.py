@@ -1,0 +1,124 @@
+"""The request envelope: what every response gets, whatever route (or no route) it hit.
+
+`RequestContext` wraps the whole application (outside routing and tracing), so 404s and 405s
+get the same treatment: an `X-Request-ID`, security headers, the server span's `traceparent`,
+one JSON access-log line and the request metrics. It never reads bodies or auth headers, so
+they cannot reach a log line from here.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import structlog
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from uuid_utils.compat import uuid7
+
+from shared.auth.principal import Principal
+from shared.http.metrics import observe_request
+from shared.http.problems import Problem
+from shared.logging.tracing import current_ids, current_traceparent
+
+access_log = structlog.get_logger("rampart.access")
+_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+# The interactive docs under /schema load their own scripts and styles.
+_DOCS_CSP = b"default-src 'self' 'unsafe-inline' https: data:"
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp, *, trust_forwarded: bool = False) -> None:
+        self.app = app
+        self.trust_forwarded = trust_forwarded
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        state = scope.setdefault("state", {})
+        request_id = _request_id(scope)
+        state["request_id"] = request_id
+        if self.trust_forwarded:
+            forwarded = header(scope, b"x-forwarded-for")
+            if forwarded:
+                state["client_ip"] = forwarded.split(",")[0].strip()
+        seen: dict[str, Any] = {"status": 500}
+
+        async def send_with_envelope(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+                seen["trace"] = current_ids()
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", request_id.encode()))
+                traceparent = current_traceparent()
+                if traceparent:
+                    headers.append((b"traceparent", traceparent.encode()))
+                path = scope["path"]
+                is_docs = path.startswith("/schema") and not path.endswith(".json")
+                for name, value in SECURITY_HEADERS:
+                    if is_docs and name == b"content-security-policy":
+                        value = _DOCS_CSP
+                    headers.append((name, value))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_envelope)
+        finally:
+            duration = time.perf_counter() - started
+            route = scope.get("path_template") or "unmatched"
+            status = seen["status"]
+            observe_request(scope["method"], route, status, duration)
+            trace_id, span_id = seen.get("trace") or (None, None)
+            user = scope.get("user")
+            access_log.info(
+                "request", request_id=request_id, trace_id=trace_id, span_id=span_id,
+                user_id=str(user.user_id) if isinstance(user, Principal) else None,
+                method=scope["method"], route=route, path=scope["path"], status=status,
+                duration_ms=round(duration * 1000, 3),
+            )
+
+
+class JsonBodyOnly(ASGIMiddleware):
+    """A request that carries a body must say it is JSON (415 otherwise)."""
+
+    scopes = ("http",)  # type: ignore[assignment]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope["method"] in ("POST", "PUT", "PATCH") and _has_body(scope):
+            media_type = header(scope, b"content-type").split(";")[0].strip().lower()
+            if media_type != "application/json" and not media_type.endswith("+json"):
+                raise Problem(415, "Send the request body as application/json.",
+                              title="Unsupported Media Type")
+        await next_app(scope, receive, send)
+
+
+def _has_body(scope: Scope) -> bool:
+    length = header(scope, b"content-length")
+    if length:
+        return length.strip() != "0"
+    return bool(header(scope, b"transfer-encoding"))
+
+
+def _request_id(scope: Scope) -> str:
+    given = header(scope, b"x-request-id")
+    return given if given and _REQUEST_ID.match(given) else str(uuid7())
+
+
+def header(scope: Scope, name: bytes) -> str:
+    """The first value of a request header, decoded; empty when absent."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+

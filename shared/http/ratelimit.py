@@ -1,0 +1,117 @@
+"""Token-bucket rate limiting per caller, with the IETF RateLimit response fields.
+
+The caller is the user id (policy by role) or, when anonymous, the client IP. Buckets live in
+process memory: each server process enforces the full budget on its own, so with N workers
+a caller may get up to N times the budget across them (documented in the README). Failed
+logins, which must hold across processes, are counted in PostgreSQL by the login slice.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.auth.principal import Principal
+from shared.http.problems import Problem
+from shared.settings import Rate, Settings
+
+
+class TokenBucket:
+    """Refills continuously at quota/window tokens per second up to `quota`."""
+
+    __slots__ = ("rate", "tokens", "updated")
+
+    def __init__(self, rate: Rate, now: float) -> None:
+        self.rate = rate
+        self.tokens = float(rate.quota)
+        self.updated = now
+
+    def take(self, now: float) -> bool:
+        per_second = self.rate.quota / self.rate.window
+        self.tokens = min(self.rate.quota, self.tokens + (now - self.updated) * per_second)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def seconds_until_full(self) -> int:
+        missing = self.rate.quota - self.tokens
+        return math.ceil(missing * self.rate.window / self.rate.quota)
+
+    def seconds_until_next(self) -> int:
+        return max(1, math.ceil((1 - self.tokens) * self.rate.window / self.rate.quota))
+
+
+class Limiter:
+    def __init__(self, settings: Settings, clock=time.monotonic, max_keys: int = 100_000) -> None:
+        self.policies = {"anon": settings.rate_limit_anon, "customer": settings.rate_limit_user,
+                         "admin": settings.rate_limit_admin}
+        self.clock = clock
+        self.max_keys = max_keys
+        self.buckets: dict[tuple[str, str], TokenBucket] = {}
+
+    def check(self, policy: str, caller: str) -> tuple[bool, TokenBucket]:
+        now = self.clock()
+        key = (policy, caller)
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            if len(self.buckets) >= self.max_keys:
+                self._evict_full(now)
+            bucket = self.buckets[key] = TokenBucket(self.policies[policy], now)
+        return bucket.take(now), bucket
+
+    def _evict_full(self, now: float) -> None:
+        # A bucket that has refilled completely carries no information: forget it.
+        for key, bucket in list(self.buckets.items()):
+            if bucket.tokens + (now - bucket.updated) * bucket.rate.quota / bucket.rate.window \
+                    >= bucket.rate.quota:
+                del self.buckets[key]
+
+
+def policy_name(policy: str) -> str:
+    return "user" if policy == "customer" else policy
+
+
+class RateLimit(ASGIMiddleware):
+    scopes = ("http",)  # type: ignore[assignment]
+    exclude_opt_key = "ops"
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        limiter: Limiter = scope["litestar_app"].state.limiter
+        user = scope.get("user")
+        if isinstance(user, Principal):
+            policy, caller = user.role, str(user.user_id)
+        else:
+            policy, caller = "anon", client_ip(scope)
+        allowed, bucket = limiter.check(policy, caller)
+        name = policy_name(policy)
+        fields = {
+            "RateLimit-Policy": f'"{name}";q={bucket.rate.quota};w={bucket.rate.window}',
+            "RateLimit": f'"{name}";r={int(bucket.tokens)};t={bucket.seconds_until_full()}',
+        }
+        if not allowed:
+            raise Problem(429, "Too many requests; slow down and retry after the indicated time.",
+                          title="Too Many Requests",
+                          headers={**fields, "Retry-After": str(bucket.seconds_until_next())})
+
+        async def send_with_fields(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                for key, value in fields.items():
+                    headers[key] = value
+            await send(message)
+
+        await next_app(scope, receive, send_with_fields)
+
+
+def client_ip(scope: Scope) -> str:
+    state = scope.get("state", {})
+    if "client_ip" in state:
+        return state["client_ip"]
+    client = scope.get("client")
+    return client[0] if client else "unknown"

@@ -1,0 +1,49 @@
+"""Base structs for request bodies and the problem document, shared by every slice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar.openapi.datastructures import ResponseSpec
+
+from shared.http.problems import PROBLEM_JSON
+
+
+class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """A JSON request body: unknown fields are an error, not silently ignored."""
+
+
+class ProblemError(msgspec.Struct, omit_defaults=True):
+    detail: str
+    pointer: str | None = None
+    parameter: str | None = None
+
+
+class ProblemDocument(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details, as every error response carries them."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    request_id: str | None = None
+    errors: list[ProblemError] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Invalid request", 401: "Missing or invalid access token", 403: "Role not allowed",
+    404: "Not found", 409: "Conflict", 412: "Precondition failed", 413: "Payload too large",
+    415: "Unsupported media type", 422: "Unprocessable", 428: "Precondition required",
+    429: "Rate limited", 503: "Service unavailable",
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI responses for the given statuses, documented as application/problem+json."""
+    spec: dict[int, Any] = {}
+    for status in (400, 429, *statuses):
+        spec[status] = ResponseSpec(data_container=ProblemDocument, media_type=PROBLEM_JSON,
+                                    description=_DESCRIPTIONS.get(status, "Error"))
+    return spec

@@ -1,0 +1,54 @@
+"""Module manifests and their discovery.
+
+Each `features/<module>/__init__.py` defines `module = Module(...)`: the routes and event
+subscriptions it contributes. The app factory, the relay and the CLI find them by walking the
+`features` package, so adding a module or a slice never edits a central list.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+import msgspec
+
+from shared.db.pool import Tx
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """`handler(payload, tx)` runs once per `event_type` event, in a transaction of its own.
+
+    `payload_type` is the subscriber's own msgspec struct: it decodes only the fields it needs
+    (tolerant reader). `name` identifies the subscriber in the outbox: keep it stable.
+    """
+
+    event_type: str
+    name: str
+    payload_type: type[msgspec.Struct]
+    handler: Callable[[Any, Tx], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    routes: Sequence[Any] = ()
+    subscriptions: Sequence[Subscription] = ()
+    commands: Sequence[click.Command] = field(default_factory=tuple)
+
+
+def discover(package: str = "features") -> list[Module]:
+    root = importlib.import_module(package)
+    modules = []
+    for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda i: i.name):
+        if not info.ispkg:
+            continue
+        manifest = getattr(importlib.import_module(f"{package}.{info.name}"), "module", None)
+        if not isinstance(manifest, Module):
+            raise TypeError(f"{package}.{info.name} must define `module = Module(...)`")
+        modules.append(manifest)
+    return modules

@@ -1,0 +1,198 @@
+"""Database and application fixtures for every test (loaded with `-p tests.fixtures`).
+
+Where the PostgreSQL server comes from, in order:
+1. TEST_DATABASE_URL, if set (any PostgreSQL 15+ you point it at);
+2. Testcontainers, when a Docker engine answers a ping;
+3. the embedded PostgreSQL wheel, data under .data/test-postgres.
+
+The real migrations build one template database per run; each test gets its own database
+cloned from it (CREATE DATABASE ... TEMPLATE), so tests never share state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from uuid_utils.compat import uuid7
+
+from shared.app import create_app
+from shared.auth.tokens import generate_secret_paserk
+from shared.db import migrations
+from shared.settings import DATA_DIR, Settings, load_settings
+
+TEST_SIGNING_KEY = generate_secret_paserk()
+
+
+def docker_answers() -> bool:
+    """A raw GET /_ping on the Docker socket: well under a millisecond either way."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
+        return bool(os.environ.get("DOCKER_HOST"))
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(1)
+            sock.connect(host.removeprefix("unix://"))
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return b" 200 " in sock.recv(64)
+    except OSError:
+        return False
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at another database (works for TCP and socket URLs)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield os.environ["TEST_DATABASE_URL"]
+    elif docker_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:17-alpine", driver="psycopg") as pg:
+            yield pg.get_connection_url().replace("postgresql+psycopg://", "postgresql://")
+    else:
+        from shared.db.embedded import start_embedded
+
+        yield start_embedded(DATA_DIR / "test-postgres")
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server_url: str) -> Iterator[str]:
+    name = f"rampart_tpl_{os.getpid()}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    migrations.up(with_database(pg_server_url, name))
+    yield name
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(pg_server_url: str, template_db: str) -> Iterator[str]:
+    """A fresh database built from the real migrations, dropped after the test."""
+    name = f"rampart_test_{uuid7().hex}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    yield with_database(pg_server_url, name)
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_settings(**overrides: Any) -> Settings:
+    env = {"TOKEN_SIGNING_KEY": TEST_SIGNING_KEY, "RATE_LIMIT_ANON": "100000/minute",
+           "RATE_LIMIT_USER": "100000/minute", "RATE_LIMIT_ADMIN": "100000/minute",
+           "RATE_LIMIT_LOGIN": "1000/minute", "LOG_LEVEL": "WARNING",
+           "RELAY_ENABLED": "false"}
+    env.update({k.upper(): str(v) for k, v in overrides.items()})
+    return load_settings(env)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Override in a test module to change configuration (rate limits, relay...)."""
+    return make_settings()
+
+
+@pytest.fixture
+def app(settings: Settings, database_url: str) -> Litestar:
+    return create_app(settings, database_url=database_url)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app, base_url="http://rampart.test") as client:
+        yield client
+
+
+class Api:
+    """Small helpers tests use to set the scene through the public API."""
+
+    def __init__(self, client: AsyncTestClient[Litestar], database_url: str) -> None:
+        self.client = client
+        self.database_url = database_url
+
+    async def register(self, email: str | None = None, password: str = "correct horse 1",
+                       name: str = "Test User") -> dict[str, Any]:
+        email = email or f"user-{uuid7().hex[-12:]}@example.com"
+        response = await self.client.post("/v1/users", json={
+            "email": email, "password": password, "name": name})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def login(self, email: str, password: str = "correct horse 1") -> dict[str, Any]:
+        response = await self.client.post("/v1/auth/token", json={
+            "email": email, "password": password})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def user_headers(self, role: str = "customer") -> dict[str, str]:
+        """Register a fresh user (promoted to `role` in the database) and log in."""
+        user = await self.register()
+        if role != "customer":
+            async with await psycopg.AsyncConnection.connect(self.database_url,
+                                                             autocommit=True) as conn:
+                await conn.execute("UPDATE identity.users SET role = %s WHERE id = %s",
+                                   (role, user["id"]))
+        tokens = await self.login(user["email"])
+        return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+    async def admin_headers(self) -> dict[str, str]:
+        return await self.user_headers("admin")
+
+
+@pytest.fixture
+def api(client: AsyncTestClient[Litestar], database_url: str) -> Api:
+    return Api(client, database_url)
+
+
+@pytest.fixture
+async def db_conn(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A direct autocommit connection to the test database, for arranging and asserting."""
+    from psycopg.rows import dict_row
+
+    async with await psycopg.AsyncConnection.connect(
+            database_url, autocommit=True, row_factory=dict_row) as conn:
+        yield conn
+
+
+async def eventually(check: Callable[[], Any], *, timeout: float = 5.0,
+                     interval: float = 0.02) -> Any:
+    """Poll `check` (sync or async) until it returns something truthy; fail after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+def problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
+    """Assert a response is an RFC 9457 problem of this status and type; return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["type"] == f"https://rampart.dev/problems/{slug}", body
+    assert body["status"] == status
+    assert body["title"] and body["detail"]
+    assert body["instance"] == response.request.url.path
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body
+

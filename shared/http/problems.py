@@ -110,13 +110,17 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
         title="Internal Server Error"))
 
 
-# Litestar/msgspec messages end with "- at `$.items[0].quantity`"; turn that into a JSON pointer.
-_AT = re.compile(r"\s*-\s*at\s*`\$(?P<path>[^`]*)`\s*$")
-_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+# Litestar reports body errors as {"key": "items[0].quantity", "message": ...}, with key
+# "data" for the body root; "unknown field `x`" / "missing required field `x`" name the member.
+_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def _pointer(path: str) -> str:
-    parts = [name if name is not None else index for name, index in _PART.findall(path)]
+def _pointer(key: str, message: str) -> str:
+    parts = [] if key == "data" else [a or b for a, b in _PART.findall(key)]
+    member = _FIELD.search(message)
+    if member:
+        parts.append(member[1])
     escaped = (p.replace("~", "~0").replace("/", "~1") for p in parts)
     return "#/" + "/".join(escaped) if parts else "#"
 
@@ -128,20 +132,14 @@ def _validation_problem(exc: HTTPException) -> Problem:
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", "is invalid"))
-        source = item.get("source")
-        match = _AT.search(message)
-        text = _AT.sub("", message)
-        if source in ("query", "path", "header", "cookie"):
-            errors.append({"parameter": str(item.get("key", "")), "detail": text})
+        key = str(item.get("key", ""))
+        if item.get("source") in ("query", "path", "header", "cookie"):
+            errors.append({"parameter": key, "detail": message})
         else:
-            errors.append({"pointer": _pointer(match["path"]) if match else "#", "detail": text})
-    if not errors:
-        # Malformed JSON and similar: Litestar puts the reason in detail.
-        text = str(exc.detail)
-        errors.append({"pointer": "#", "detail": text})
+            errors.append({"pointer": _pointer(key, message), "detail": message})
+    if not errors:  # malformed JSON and the like: no member to point at
+        errors.append({"pointer": "#", "detail": "The request body is not valid JSON."})
     detail = errors[0]["detail"] if len(errors) == 1 else "The request has invalid fields."
-    if "Malformed JSON" in detail or "JSON is malformed" in detail:
-        detail = "The request body is not valid JSON."
     return Problem(400, detail, title="Invalid request", errors=errors)
 
 

@@ -102,8 +102,9 @@ class RateLimit(ASGIMiddleware):
         async def send_with_fields(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
-                for key, value in fields.items():
-                    headers[key] = value
+                if "ratelimit-policy" not in headers:  # a slice's own policy (login) wins
+                    for key, value in fields.items():
+                        headers[key] = value
             await send(message)
 
         await next_app(scope, receive, send_with_fields)

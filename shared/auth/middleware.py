@@ -1,7 +1,10 @@
-"""Every route is protected unless its handler says `opt={"public": True}`.
+"""Who is calling, and may they call this route?
 
-The middleware verifies the bearer token and puts the `Principal` on `scope["user"]`; role
-checks are guards (`admin_only`) on the routes that need them.
+Two steps, with rate limiting between them (see `shared/app.py`):
+1. `Authenticate` verifies a bearer token when one is sent and puts the `Principal` on
+   `scope["user"]`; it never rejects, so the rate limiter can key on the caller.
+2. `RequireAuthentication` rejects with 401 every route not marked `opt={"public": True}`
+   when there is no valid token. Role checks are guards (`admin_only`) on the routes.
 """
 
 from __future__ import annotations
@@ -16,17 +19,31 @@ from shared.http.problems import unauthenticated
 PUBLIC = {"public": True}
 
 
-class BearerAuth(ASGIMiddleware):
+class Authenticate(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
-    exclude_opt_key = "public"
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        tokens: TokenService = scope["litestar_app"].state.tokens
         scheme, _, token = header(scope, b"authorization").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise unauthenticated("Send an access token as `Authorization: Bearer <token>`.")
-        try:
-            scope["user"] = tokens.verify(token.strip())
-        except InvalidToken:
-            raise unauthenticated("The access token is invalid or has expired.") from None
+        if scheme:
+            tokens: TokenService = scope["litestar_app"].state.tokens
+            if scheme.lower() != "bearer" or not token.strip():
+                scope["state"]["auth_error"] = "Use `Authorization: Bearer <token>`."
+            else:
+                try:
+                    scope["user"] = tokens.verify(token.strip())
+                except InvalidToken:
+                    scope["state"]["auth_error"] = "The access token is invalid or has expired."
+        await next_app(scope, receive, send)
+
+
+class RequireAuthentication(ASGIMiddleware):
+    scopes = ("http",)  # type: ignore[assignment]
+    exclude_opt_key = "public"
+    # The OpenAPI document and its viewers are public; Litestar builds those routes itself.
+    should_bypass_for_scope = staticmethod(lambda scope: scope["path"].startswith("/schema"))
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope.get("user") is None:
+            raise unauthenticated(scope["state"].get(
+                "auth_error", "Send an access token as `Authorization: Bearer <token>`."))
         await next_app(scope, receive, send)

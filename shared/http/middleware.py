@@ -61,6 +61,9 @@ class RequestContext:
                 seen["trace"] = current_ids()
                 headers = message.setdefault("headers", [])
                 headers.append((b"x-request-id", request_id.encode()))
+                limits = state.get("rate_limit_fields")
+                if limits and not any(k == b"ratelimit-policy" for k, _ in headers):
+                    headers.extend((k.lower().encode(), v.encode()) for k, v in limits.items())
                 traceparent = current_traceparent()
                 if traceparent:
                     headers.append((b"traceparent", traceparent.encode()))

@@ -11,9 +11,8 @@ from __future__ import annotations
 import math
 import time
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from shared.auth.principal import Principal
 from shared.http.problems import Problem
@@ -98,16 +97,10 @@ class RateLimit(ASGIMiddleware):
             raise Problem(429, "Too many requests; slow down and retry after the indicated time.",
                           title="Too Many Requests",
                           headers={**fields, "Retry-After": str(bucket.seconds_until_next())})
-
-        async def send_with_fields(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                if "ratelimit-policy" not in headers:  # a slice's own policy (login) wins
-                    for key, value in fields.items():
-                        headers[key] = value
-            await send(message)
-
-        await next_app(scope, receive, send_with_fields)
+        # Added to the response by the request envelope (shared/http/middleware.py), which
+        # also sees responses that errors raised further in produce.
+        scope["state"]["rate_limit_fields"] = fields
+        await next_app(scope, receive, send)
 
 
 def client_ip(scope: Scope) -> str:

@@ -48,7 +48,7 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.WriteLoggerFactory(stream or sys.stdout),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,  # tests and the CLI reconfigure the output
     )
     # Libraries that use stdlib logging (psycopg_pool, granian) go to stderr at WARNING+.
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr,

@@ -1,0 +1,51 @@
+"""Architecture rules that are tests, not conventions."""
+
+from __future__ import annotations
+
+import re
+
+from litestar.routes import HTTPRoute
+
+from shared.modules import discover
+from tests.fixtures import problem
+
+SAMPLE_ID = "01890a5d-ac96-774b-bcce-b302099a8057"
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", SAMPLE_ID, path)
+
+
+async def test_every_route_not_marked_public_answers_401_without_a_token(app, client) -> None:
+    checked = 0
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if handler.opt.get("public") or route.path.startswith("/schema"):
+                continue
+            for method in handler.http_methods:
+                response = await client.request(method, concrete(route.path), json={})
+                problem(response, 401, "unauthenticated")
+                assert response.headers["www-authenticate"].startswith("Bearer")
+                checked += 1
+    assert checked >= 3  # the walk really walked (me, users, logout at least)
+
+
+def test_public_routes_are_exactly_the_ones_meant_to_be(app) -> None:
+    public = {(m, r.path) for r in app.routes if isinstance(r, HTTPRoute)
+              for h in r.route_handlers if h.opt.get("public") for m in h.http_methods}
+    expected_anonymous = {("POST", "/v1/users"), ("POST", "/v1/auth/token"),
+                          ("POST", "/v1/auth/refresh")}
+    assert expected_anonymous <= public
+    for method, path in public:
+        # anything else public must be an operational endpoint or a catalog/inventory read
+        assert (path.startswith(("/health", "/metrics")) or (method, path) in expected_anonymous
+                or (method == "GET" and path.startswith(("/v1/products", "/v1/inventory")))), path
+
+
+def test_every_module_has_a_manifest_and_versioned_routes() -> None:
+    for module in discover():
+        for handler in module.routes:
+            for path in handler.paths:
+                assert path.startswith("/v1/"), f"{module.name}: {path} is not versioned"

@@ -1,0 +1,94 @@
+"""The HTTP envelope: problem details for every error, request ids, security headers,
+trace context, OpenAPI."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from litestar import get
+from litestar.testing import AsyncTestClient
+
+from shared.app import create_app
+from shared.modules import Module, discover
+from tests.fixtures import problem
+
+TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+
+
+@get("/v1/test/boom", opt={"public": True}, sync_to_thread=False)
+def boom() -> None:
+    raise RuntimeError("SELECT secret FROM internals -- should never be shown")
+
+
+@pytest.fixture
+def app(settings, database_url):
+    return create_app(settings, database_url=database_url,
+                      modules=[*discover(), Module(name="test", routes=[boom])])
+
+
+async def test_unknown_route_is_a_404_problem(client) -> None:
+    problem(await client.get("/v1/nothing-here"), 404, "not-found")
+
+
+async def test_wrong_method_is_a_405_problem(client) -> None:
+    response = await client.delete("/v1/users")
+    problem(response, 405, "method-not-allowed")
+    assert "allow" in response.headers
+
+
+async def test_unexpected_errors_are_a_bare_500(client) -> None:
+    response = await client.get("/v1/test/boom")
+    body = problem(response, 500, "internal-error")
+    assert "SELECT" not in response.text and "RuntimeError" not in response.text
+    assert body["title"] == "Internal Server Error"
+
+
+async def test_request_id_is_echoed_or_generated(client) -> None:
+    given = await client.get("/health/live", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    generated = await client.get("/v1/nothing", headers={"X-Request-ID": "x" * 129})
+    assert generated.headers["x-request-id"] != "x" * 129
+    assert generated.json()["request_id"] == generated.headers["x-request-id"]
+
+
+async def test_security_headers_on_every_response(client) -> None:
+    for path in ("/health/live", "/v1/users/me", "/v1/nothing"):
+        headers = (await client.get(path)).headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+        assert "default-src 'none'" in headers["content-security-policy"]
+
+
+async def test_traceparent_is_continued_and_returned(client) -> None:
+    incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    response = await client.get("/health/live", headers={"traceparent": incoming})
+    trace_id, span_id = TRACEPARENT.match(response.headers["traceparent"]).groups()
+    assert trace_id == "0af7651916cd43dd8448eb211c80319c" and span_id != "b7ad6b7169203331"
+    fresh = await client.get("/health/live")
+    assert TRACEPARENT.match(fresh.headers["traceparent"])[1] != trace_id
+
+
+async def test_openapi_documents_every_v1_route_with_problem_errors(client, app) -> None:
+    response = await client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    spec = response.json()
+    assert spec["openapi"].startswith("3.1")
+    routes = {p for r in app.routes for p in [r.path] if p.startswith("/v1/") and
+              "/test/" not in p}
+    documented = {re.sub(r"\{(\w+)\}", r"{\1}", p) for p in spec["paths"]}
+    for path in routes:
+        assert re.sub(r":\w+\}", "}", path) in documented, path
+    post_users = spec["paths"]["/v1/users"]["post"]["responses"]
+    assert "application/problem+json" in post_users["409"]["content"]
+    assert spec["paths"]["/v1/users"]["post"]["operationId"] == "registerUser"
+
+
+async def test_operational_endpoints_are_not_rate_limited(settings, database_url) -> None:
+    from tests.fixtures import make_settings
+
+    app = create_app(make_settings(rate_limit_anon="2/minute"), database_url=database_url)
+    async with AsyncTestClient(app) as client:
+        for _ in range(5):
+            assert (await client.get("/health/live")).status_code == 200
+        assert (await client.get("/metrics")).status_code == 200

@@ -1,0 +1,44 @@
+"""Logs: one JSON object per request with its context, and never a secret."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from shared.logging import configure_logging
+
+
+async def test_access_log_has_context_and_no_secrets(client, api) -> None:
+    buffer = io.StringIO()
+    configure_logging("INFO", stream=buffer)
+    try:
+        password = "SuperSecret-Passw0rd"
+        user = await api.register(password=password)
+        pair = await api.login(user["email"], password=password)
+        await client.get("/v1/users/me", headers={
+            "Authorization": f"Bearer {pair['access_token']}", "X-Request-ID": "req-42"})
+        await client.post("/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    finally:
+        configure_logging("WARNING")
+    text = buffer.getvalue()
+    for secret in (password, pair["access_token"], pair["refresh_token"], "Bearer"):
+        assert secret not in text
+    lines = [json.loads(line) for line in text.splitlines()]
+    me = next(line for line in lines if line.get("route") == "/v1/users/me")
+    assert me["request_id"] == "req-42" and me["user_id"] == user["id"]
+    assert me["status"] == 200 and me["method"] == "GET" and me["duration_ms"] > 0
+    assert len(me["trace_id"]) == 32 and len(me["span_id"]) == 16
+    assert me["level"] == "info" and me["event"] == "request"
+
+
+def test_secret_named_keys_are_redacted_whoever_logs_them() -> None:
+    import structlog
+
+    buffer = io.StringIO()
+    configure_logging("INFO", stream=buffer)
+    try:
+        structlog.get_logger().info("oops", password="hunter2", refresh_token="abc")
+    finally:
+        configure_logging("WARNING")
+    line = json.loads(buffer.getvalue())
+    assert line["password"] == "[redacted]" and line["refresh_token"] == "[redacted]"

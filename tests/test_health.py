@@ -51,3 +51,10 @@ async def test_metrics_expose_request_and_pool_figures(client) -> None:
     assert 'http_requests_total{method="GET",route="/health/live",status="200"}' in text
     assert "http_request_duration_seconds_bucket" in text
     assert "db_pool_connections" in text
+
+
+async def test_not_ready_once_shutdown_has_begun(client, app) -> None:
+    app.state.shutting_down = True  # what the lifespan sets first when SIGTERM arrives
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["process:shutdown"][0]["status"] == "fail"

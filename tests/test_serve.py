@@ -1,0 +1,70 @@
+"""`rampart serve` end to end: a real granian process, graceful shutdown on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fixtures import TEST_SIGNING_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(database_url):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "TOKEN_SIGNING_KEY": TEST_SIGNING_KEY,
+           "LOG_LEVEL": "WARNING", "RELAY_ENABLED": "false"}
+    process = subprocess.Popen([sys.executable, "-m", "shared", "serve", "--port", str(port)],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        raise AssertionError(process.stderr.read().decode() if process.stderr else "no start")
+    yield process, base
+    if process.poll() is None:
+        process.kill()
+
+
+def test_sigterm_lets_in_flight_requests_finish_and_exits_0(server) -> None:
+    process, base = server
+    results: list[int] = []
+    client = httpx.Client(base_url=base, timeout=10)
+    client.get("/health/live")  # an open keep-alive connection: the next request starts at once
+
+    def register() -> None:
+        response = client.post("/v1/users", json={
+            "email": "late@example.com", "password": "password 123", "name": "Late"})
+        results.append(response.status_code)
+
+    request = threading.Thread(target=register)
+    request.start()
+    time.sleep(0.01)  # the request is in flight (argon2 hashing) when the signal lands
+    process.send_signal(signal.SIGTERM)
+    request.join(timeout=10)
+    assert results == [201]
+    assert process.wait(timeout=30) == 0
+    client.close()

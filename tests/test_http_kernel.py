@@ -92,3 +92,23 @@ async def test_operational_endpoints_are_not_rate_limited(settings, database_url
         for _ in range(5):
             assert (await client.get("/health/live")).status_code == 200
         assert (await client.get("/metrics")).status_code == 200
+
+
+async def test_database_statements_are_child_spans_of_the_request(client, api) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
+    headers = await api.user_headers()
+    exporter.clear()
+    response = await client.get("/v1/users/me", headers=headers)
+    trace_id = TRACEPARENT.match(response.headers["traceparent"])[1]
+    spans = [s for s in exporter.get_finished_spans() if f"{s.context.trace_id:032x}" == trace_id]
+    exporter.shutdown()
+    server = next(s for s in spans if s.kind == trace.SpanKind.SERVER)
+    statements = [s for s in spans if s.name.startswith("db ")]
+    assert statements and statements[0].name == "db SELECT"
+    assert all(s.parent.span_id == server.context.span_id for s in statements)
+    assert "identity.users" in statements[0].attributes["db.statement"]

@@ -1,0 +1,164 @@
+"""`make bench`: Rampart's read paths under wrk, next to a bare Litestar route, in one run.
+
+    .venv/bin/python -m tests.bench [--seconds 10] [--connections 32] [--workers 2]
+
+Both servers run under granian with the same worker count on this machine, and wrk shares the
+same cores, so the ratio between rows is the figure that travels, not the absolute numbers.
+Uses DATABASE_URL's server when set (in a scratch database `rampart_bench`), else an embedded
+PostgreSQL under .data/bench-postgres. Not part of `make test`: speed is measured, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+from litestar import Litestar, get
+
+from shared.auth.tokens import generate_secret_paserk
+from shared.db import migrations
+from shared.settings import DATA_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@get("/bare", sync_to_thread=False)
+def bare() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+bare_app = Litestar([bare])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def scratch_database() -> str:
+    server = os.environ.get("DATABASE_URL")
+    if not server:
+        from shared.db.embedded import start_embedded
+
+        server = start_embedded(DATA_DIR / "bench-postgres")
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS rampart_bench WITH (FORCE)")
+        conn.execute("CREATE DATABASE rampart_bench")
+    url = urlunsplit(urlsplit(server)._replace(path="/rampart_bench"))
+    migrations.up(url)
+    return url
+
+
+@contextmanager
+def serving(args: list[str], env: dict[str, str], port: int):
+    process = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def wrk(url: str, seconds: int, connections: int, headers: dict[str, str]) -> dict[str, float]:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    for key, value in headers.items():
+        cmd += ["-H", f"{key}: {value}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+    def latency(pct: str) -> float:
+        match = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        return float(match[1]) * units[match[2]] if match else float("nan")
+
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
+            "p50": latency("50"), "p99": latency("99"),
+            "errors": float(non_2xx[1]) if non_2xx else 0.0}
+
+
+def seed(base: str, database_url: str) -> dict[str, str]:
+    """A user, an admin and a product; returns what the benchmarked URLs need."""
+    with httpx.Client(base_url=base, timeout=10) as client:
+        for email in ("bench@example.com", "admin@example.com"):
+            client.post("/v1/users", json={"email": email, "password": "bench password",
+                                           "name": "Bench"}).raise_for_status()
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("UPDATE identity.users SET role = 'admin' WHERE email = 'admin@example.com'")
+        token = client.post("/v1/auth/token", json={
+            "email": "bench@example.com", "password": "bench password"}).json()["access_token"]
+        admin = client.post("/v1/auth/token", json={
+            "email": "admin@example.com", "password": "bench password"}).json()["access_token"]
+        found = {"token": token}
+        for i in range(50):
+            created = client.post("/v1/products", headers={
+                "Authorization": f"Bearer {admin}", "Idempotency-Key": f"bench-{i}"}, json={
+                "sku": f"BENCH-{i}", "name": f"Bench product {i}", "price_cents": 1000 + i,
+                "currency": "EUR", "category": "bench"})
+            if created.status_code != 201:
+                break
+            found["product_id"] = created.json()["id"]
+        return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    opts = parser.parse_args()
+    database_url = scratch_database()
+    rows: list[tuple[str, dict[str, float]]] = []
+    bare_port, app_port = free_port(), free_port()
+    granian = [sys.executable, "-m", "granian", "--interface", "asgi", "--workers",
+               str(opts.workers), "--no-ws", "--log-level", "warning"]
+    with serving([*granian, "--port", str(bare_port), "tests.bench:bare_app"], {}, bare_port) \
+            as bare_base:
+        rows.append(("bare Litestar GET /bare", wrk(f"{bare_base}/bare", opts.seconds,
+                                                    opts.connections, {})))
+    env = {"DATABASE_URL": database_url, "TOKEN_SIGNING_KEY": generate_secret_paserk(),
+           "RATE_LIMIT_ANON": "100000000/minute", "RATE_LIMIT_USER": "100000000/minute",
+           "RATE_LIMIT_ADMIN": "100000000/minute", "DB_POOL_MAX": "16"}
+    with serving([sys.executable, "-m", "shared", "serve", "--port", str(app_port),
+                  "--workers", str(opts.workers)], env, app_port) as base:
+        found = seed(base, database_url)
+        auth = {"Authorization": f"Bearer {found['token']}"}
+        targets = [("GET /v1/users/me", f"{base}/v1/users/me", auth)]
+        if "product_id" in found:
+            targets += [
+                ("GET /v1/products/{id}", f"{base}/v1/products/{found['product_id']}", {}),
+                ("GET /v1/products?limit=20", f"{base}/v1/products?limit=20", {}),
+                ("GET /v1/inventory/{id}", f"{base}/v1/inventory/{found['product_id']}", {}),
+            ]
+        for name, url, headers in targets:
+            rows.append((name, wrk(url, opts.seconds, opts.connections, headers)))
+    bare_rps = rows[0][1]["rps"]
+    print(f"\nwrk -t2 -c{opts.connections} -d{opts.seconds}s, granian {opts.workers} workers, "
+          f"{os.cpu_count()} cores shared with wrk and PostgreSQL\n")
+    print("| endpoint | req/s | % of bare | p50 ms | p99 ms | non-2xx |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, r in rows:
+        print(f"| {name} | {r['rps']:,.0f} | {100 * r['rps'] / bare_rps:.0f}% | "
+              f"{r['p50']:.2f} | {r['p99']:.2f} | {r['errors']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

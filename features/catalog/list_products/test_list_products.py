@@ -1,0 +1,79 @@
+"""list_products: GET /v1/products (anonymous, cursor pages, optional category)."""
+
+from __future__ import annotations
+
+from uuid_utils.compat import uuid7
+
+from tests.fixtures import problem
+
+
+async def seed_products(db_conn, n: int, category: str = "tea", start: int = 0) -> list[str]:
+    """n products in one statement; ids come from Python (UUIDv7), newest last."""
+    ids = [uuid7() for _ in range(n)]
+    await db_conn.execute(
+        "INSERT INTO catalog.products (id, sku, name, price_cents, currency, category,"
+        " created_at, updated_at)"
+        " SELECT id, 'SKU-' || (n + %s), 'Product ' || n, 100 + n, 'EUR', %s, now(), now()"
+        " FROM unnest(%s::uuid[]) WITH ORDINALITY AS t(id, n)", (start, category, ids))
+    return [str(i) for i in ids]
+
+
+async def page_through(client, params: dict[str, str | int]) -> tuple[list[str], int]:
+    seen, cursor, pages = [], None, 0
+    while True:
+        response = await client.get("/v1/products",
+                                    params=params | ({"cursor": cursor} if cursor else {}))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        seen += [p["id"] for p in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            assert "link" not in response.headers
+            return seen, pages
+        link = response.headers["link"]
+        assert link.startswith("</v1/products?") and link.endswith('>; rel="next"')
+
+
+async def test_ten_thousand_products_page_out_each_exactly_once(client, db_conn) -> None:
+    ids = await seed_products(db_conn, 10_000)
+    seen, pages = await page_through(client, {"limit": 100})
+    assert pages == 100
+    assert len(seen) == len(set(seen)) == 10_000
+    assert seen == ids[::-1]  # newest first
+
+
+async def test_the_category_filter_pages_only_that_category(client, db_conn) -> None:
+    tea = await seed_products(db_conn, 25, "tea")
+    await seed_products(db_conn, 30, "coffee", start=100)
+    seen, pages = await page_through(client, {"limit": 10, "category": "tea"})
+    assert pages == 3 and seen == tea[::-1]
+    first = (await client.get("/v1/products")).json()
+    assert len(first["items"]) == 20 and first["next_cursor"]  # the default limit
+
+
+async def test_an_empty_catalog_is_an_empty_page(client) -> None:
+    response = await client.get("/v1/products")
+    assert response.json() == {"items": [], "next_cursor": None}
+
+
+async def test_bad_limits_are_400_naming_the_parameter(client) -> None:
+    for limit in ("0", "101", "abc", "-1", "1.5", ""):
+        body = problem(await client.get("/v1/products", params={"limit": limit}),
+                       400, "validation-error")
+        assert body["errors"][0]["parameter"] == "limit", limit
+
+
+async def test_forged_and_foreign_cursors_are_400(client, db_conn) -> None:
+    await seed_products(db_conn, 3, "tea")
+    cursor = (await client.get("/v1/products", params={"limit": 1})).json()["next_cursor"]
+    encoded, mac = cursor.split(".")
+    forged = encoded[:-2] + ("AA" if encoded[-2:] != "AA" else "BB") + "." + mac
+    for params in ({"cursor": forged}, {"cursor": "garbage"}, {"cursor": cursor + "x"},
+                   # a cursor of the unfiltered list cannot continue a filtered one
+                   {"cursor": cursor, "category": "tea"}):
+        body = problem(await client.get("/v1/products", params=params), 400, "validation-error")
+        assert body["errors"][0]["parameter"] == "cursor", params
+    body = problem(await client.get("/v1/products", params={"category": ""}),
+                   400, "validation-error")
+    assert body["errors"][0]["parameter"] == "category"

@@ -1,0 +1,46 @@
+"""PATCH /v1/products/{product_id}: an admin changes a product, given the version they read.
+
+If-Match is required (428 without it); a stale one gets 412 with the current ETag. Every
+successful update bumps the version and publishes ProductUpdated (ordering learns new prices).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+from litestar import Response, patch
+from litestar.params import FromPath, JSONBody
+
+from features.catalog.events import ProductUpdated
+from features.catalog.schema import Product
+from features.catalog.update_product import logic, sql
+from features.catalog.update_product.schema import ProductChanges
+from shared.auth.principal import admin_only
+from shared.db.events import publish
+from shared.http.concurrency import IfMatch, etag, if_match_versions, precondition_failed
+from shared.http.deps import Db
+from shared.http.problems import not_found
+from shared.http.schema import problems
+
+
+@patch("/v1/products/{product_id:uuid}", guards=[admin_only], operation_id="updateProduct",
+       tags=["catalog"], responses=problems(401, 403, 404, 412, 428))
+async def update_product(product_id: FromPath[UUID], data: JSONBody[ProductChanges], db: Db,
+                         if_match: IfMatch = None) -> Response[Product]:
+    """Change a product's name, description, price or category."""
+    versions = if_match_versions(if_match)
+    changes = logic.changes(data)
+    async with db.transaction() as tx:
+        row = await sql.update_product(tx, product_id, versions, changes)
+        if row is None:
+            current = await sql.current_version(tx, product_id)
+            if current is None:
+                raise not_found("No such product.")
+            raise precondition_failed(current)
+        product = msgspec.convert(row, Product)
+        await publish(tx, ProductUpdated(
+            product_id=product.id, name=product.name, description=product.description,
+            price_cents=product.price_cents, currency=product.currency,
+            category=product.category, version=product.version))
+    return Response(product, headers={"ETag": etag(product.version)})

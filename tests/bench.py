@@ -102,7 +102,8 @@ def seed(base: str, database_url: str) -> dict[str, str]:
             client.post("/v1/users", json={"email": email, "password": "bench password",
                                            "name": "Bench"}).raise_for_status()
         with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute("UPDATE identity.users SET role = 'admin' WHERE email = 'admin@example.com'")
+            conn.execute("UPDATE identity.users SET role = 'admin'"
+                         " WHERE email = 'admin@example.com'")
         token = client.post("/v1/auth/token", json={
             "email": "bench@example.com", "password": "bench password"}).json()["access_token"]
         admin = client.post("/v1/auth/token", json={

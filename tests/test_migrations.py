@@ -24,7 +24,8 @@ def empty_database(pg_server_url):
 
 def schemas(url: str) -> set[str]:
     with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables"
+        rows = conn.execute("SELECT table_schema || '.' || table_name"
+                            " FROM information_schema.tables"
                             " WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
                             " AND table_name <> 'rampart_migrations'").fetchall()
     return {r[0] for r in rows}

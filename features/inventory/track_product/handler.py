@@ -1,0 +1,28 @@
+"""On ProductCreated (from catalog): start tracking the product's stock, at zero.
+
+Inventory never reads catalog's tables; this event is how it learns a product exists. The
+payload struct is inventory's own and names only what it uses (tolerant reader), and a
+redelivered event changes nothing (ON CONFLICT DO NOTHING).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+
+from features.inventory.track_product import sql
+from shared.db import Tx
+from shared.modules import Subscription
+
+
+class ProductCreated(msgspec.Struct, frozen=True):
+    product_id: UUID
+
+
+async def track_product(event: ProductCreated, tx: Tx) -> None:
+    await sql.insert_stock_level(tx, event.product_id)
+
+
+subscription = Subscription(event_type="ProductCreated", name="inventory.track_product",
+                            payload_type=ProductCreated, handler=track_product)

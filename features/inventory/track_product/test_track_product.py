@@ -1,0 +1,66 @@
+"""track_product: inventory starts tracking a product when catalog announces it."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import msgspec
+import pytest
+from uuid_utils.compat import uuid7
+
+from features.inventory.track_product.handler import ProductCreated, subscription, track_product
+from tests.fixtures import eventually, make_settings
+from tests.racing import bearer
+
+# Exactly what catalog publishes (its events.py), extra fields included: inventory's own
+# struct must read it without knowing catalog's.
+PUBLISHED = ('{"product_id": "%s", "sku": "TEA-1", "name": "Tea", "description": null,'
+             ' "price_cents": 450, "currency": "EUR", "category": "tea", "later_field": 1}')
+
+
+async def stock(db_conn, product_id) -> dict | None:
+    cur = await db_conn.execute("SELECT on_hand, reserved FROM inventory.stock_levels"
+                                " WHERE product_id = %s", (product_id,))
+    return await cur.fetchone()
+
+
+def test_reads_only_what_it_needs_from_the_published_event() -> None:
+    product_id = uuid7()
+    payload = msgspec.json.decode(PUBLISHED % product_id, type=subscription.payload_type)
+    assert payload == ProductCreated(product_id=product_id)
+    assert subscription.event_type == "ProductCreated"
+
+
+async def test_a_new_product_starts_at_zero_and_redelivery_changes_nothing(db_conn) -> None:
+    product_id = uuid7()
+    async with db_conn.transaction():
+        await track_product(ProductCreated(product_id=product_id), db_conn)
+    assert await stock(db_conn, product_id) == {"on_hand": 0, "reserved": 0}
+    await db_conn.execute("UPDATE inventory.stock_levels SET on_hand = 7 WHERE product_id = %s",
+                          (product_id,))
+    async with db_conn.transaction():  # the relay delivered it again
+        await track_product(ProductCreated(product_id=product_id), db_conn)
+    assert await stock(db_conn, product_id) == {"on_hand": 7, "reserved": 0}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("shared.db.relay") is None,
+                    reason="needs the outbox relay")
+class TestThroughTheRelay:
+    @pytest.fixture
+    def settings(self):
+        return make_settings(relay_enabled="true")
+
+    async def test_a_product_created_in_catalog_appears_in_inventory(self, app, client) -> None:
+        created = await client.post("/v1/products", headers={
+            **bearer(app), "Idempotency-Key": "k"}, json={
+            "sku": "TEA-1", "name": "Tea", "price_cents": 450, "currency": "EUR",
+            "category": "tea"})
+        assert created.status_code == 201, created.text
+        url = f"/v1/inventory/{created.json()['id']}"
+
+        async def tracked():
+            response = await client.get(url)
+            return response.json() if response.status_code == 200 else None
+
+        assert await eventually(tracked) == {"product_id": created.json()["id"], "on_hand": 0,
+                                             "reserved": 0, "available": 0}

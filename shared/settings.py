@@ -59,6 +59,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_login: Rate = Rate(5, 900)
     relay_enabled: bool = True
     outbox_max_attempts: int = 10
+    # The relay: how long a claim is held before another relay may take it over, how often it
+    # polls when no NOTIFY wakes it, retry delays (exponential with jitter, capped), and how
+    # long done deliveries are kept before housekeeping deletes them.
+    outbox_lease_seconds: int = 30
+    outbox_poll_ms: int = 1000
+    outbox_backoff_base_ms: int = 1000
+    outbox_backoff_max_ms: int = 600_000
+    outbox_batch_size: int = 100
+    outbox_concurrency: int = 4
+    outbox_retention_hours: int = 168
     db_pool_min: int = 2
     db_pool_max: int = 16
     smtp_url: str | None = None
@@ -70,7 +80,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _INT_FIELDS = {"port", "workers", "access_token_ttl", "refresh_token_ttl",
-               "outbox_max_attempts", "db_pool_min", "db_pool_max"}
+               "outbox_max_attempts", "db_pool_min", "db_pool_max", "outbox_lease_seconds",
+               "outbox_poll_ms", "outbox_backoff_base_ms", "outbox_backoff_max_ms",
+               "outbox_batch_size", "outbox_concurrency", "outbox_retention_hours"}
 _BOOL_FIELDS = {"relay_enabled", "trusted_proxies"}
 _RATE_FIELDS = {"rate_limit_anon", "rate_limit_user", "rate_limit_admin", "rate_limit_login"}
 
@@ -112,6 +124,12 @@ def _check(settings: Settings) -> Settings:
         raise SettingsError("WORKERS must be at least 1")
     if settings.db_pool_min < 1 or settings.db_pool_max < settings.db_pool_min:
         raise SettingsError("DB_POOL_MIN must be >= 1 and DB_POOL_MAX >= DB_POOL_MIN")
+    for name in ("outbox_max_attempts", "outbox_lease_seconds", "outbox_poll_ms",
+                 "outbox_backoff_base_ms", "outbox_batch_size", "outbox_concurrency"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"{name.upper()} must be at least 1")
+    if settings.outbox_backoff_max_ms < settings.outbox_backoff_base_ms:
+        raise SettingsError("OUTBOX_BACKOFF_MAX_MS must be >= OUTBOX_BACKOFF_BASE_MS")
     if settings.access_token_ttl < 60:
         raise SettingsError("ACCESS_TOKEN_TTL must be at least 60 seconds")
     if settings.database_url is not None and not settings.database_url.startswith(

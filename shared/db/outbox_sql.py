@@ -1,0 +1,104 @@
+"""The SQL the outbox relay runs: claim, acknowledge, fail, release, housekeeping, stats.
+
+Ordering model. A lane is one (subscriber, aggregate) pair. Publishers of one aggregate hold
+an advisory lock until they commit and draw the event's `seq` under it (shared/db/events.py),
+so within a lane seq order is commit order and a larger seq never becomes visible before a
+smaller one. The claim below takes only the head of each lane: a delivery whose earlier lane
+mates are all done. A leased, retrying or dead delivery therefore holds back the rest of its
+lane (a dead letter until an admin retries it) and nothing else; unrelated lanes keep flowing.
+Because the head check reads only committed rows, two relays can never hold two deliveries of
+one lane at once, and a lane's next delivery starts after the previous handler committed.
+"""
+
+# FOR UPDATE SKIP LOCKED lets relays claim side by side without waiting on each other. The
+# lease makes a claim survive its own short transaction; an expired lease (its relay died)
+# is claimable again. `attempts` counts claims, so a handler that kills its process still
+# reaches the attempt limit.
+CLAIM = """
+WITH due AS MATERIALIZED (
+    SELECT d.id
+    FROM kernel.outbox_deliveries d
+    WHERE d.state = 'pending'
+      AND d.next_attempt_at <= now()
+      AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= now())
+      AND d.attempts < %(max_attempts)s
+      AND d.subscriber = ANY(%(subscribers)s)
+      AND NOT EXISTS (
+          SELECT 1 FROM kernel.outbox_deliveries earlier
+          WHERE earlier.subscriber = d.subscriber AND earlier.aggregate_id = d.aggregate_id
+            AND earlier.seq < d.seq AND earlier.state <> 'done')
+    ORDER BY d.next_attempt_at
+    LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE kernel.outbox_deliveries d
+    SET lease_token = %(token)s,
+        lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
+        attempts = d.attempts + 1,
+        last_attempt_at = now()
+    FROM due
+    WHERE d.id = due.id
+    RETURNING d.id, d.event_id, d.subscriber, d.attempts, d.seq
+)
+SELECT c.id, c.event_id, c.subscriber, c.attempts, e.type, e.payload::text AS payload,
+       e.traceparent
+FROM claimed c JOIN kernel.outbox_events e ON e.id = c.event_id
+ORDER BY c.seq"""
+
+# Runs first in the handler's transaction: it checks the lease is still ours and row-locks
+# the delivery, so no other relay can claim it while the handler runs, however long that is.
+# The mark commits with the handler's effects, or rolls back with them.
+ACK = """
+UPDATE kernel.outbox_deliveries
+SET state = 'done', done_at = now(), lease_token = NULL, lease_expires_at = NULL
+WHERE id = %s AND lease_token = %s AND state = 'pending'"""
+
+FAIL = """
+UPDATE kernel.outbox_deliveries
+SET state = %(state)s, next_attempt_at = now() + make_interval(secs => %(delay)s),
+    last_error = %(error)s, lease_token = NULL, lease_expires_at = NULL
+WHERE id = %(id)s AND lease_token = %(token)s"""
+
+# Claimed but never started (the relay is stopping): hand back at once, attempt not counted.
+RELEASE = """
+UPDATE kernel.outbox_deliveries
+SET lease_token = NULL, lease_expires_at = NULL, attempts = attempts - 1
+WHERE id = ANY(%s) AND lease_token = %s"""
+
+# How long the loop may sleep before a retry falls due (NOTIFY only announces new events).
+NEXT_DUE = """
+SELECT extract(epoch FROM min(next_attempt_at) - now())::float8 AS seconds
+FROM kernel.outbox_deliveries
+WHERE state = 'pending' AND next_attempt_at > now() AND subscriber = ANY(%s)"""
+
+# A relay died during a delivery's last allowed attempt: nobody may claim it again.
+REAP = """
+UPDATE kernel.outbox_deliveries
+SET state = 'dead', lease_token = NULL, lease_expires_at = NULL,
+    last_error = 'the relay stopped during the last attempt (lease expired)'
+WHERE state = 'pending' AND attempts >= %s AND lease_expires_at <= now()"""
+
+# Both purges walk the UUIDv7 primary key up to the cutoff id, one batch at a time.
+PURGE_DELIVERIES = """
+DELETE FROM kernel.outbox_deliveries WHERE id IN (
+    SELECT id FROM kernel.outbox_deliveries
+    WHERE id < %(cutoff_id)s AND state = 'done' AND done_at < %(cutoff)s
+    ORDER BY id LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED)"""
+
+PURGE_EVENTS = """
+DELETE FROM kernel.outbox_events WHERE id IN (
+    SELECT e.id FROM kernel.outbox_events e
+    WHERE e.id < %(cutoff_id)s AND e.occurred_at < %(cutoff)s
+      AND NOT EXISTS (SELECT 1 FROM kernel.outbox_deliveries d WHERE d.event_id = e.id)
+    ORDER BY e.id LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED)"""
+
+STATS = """
+SELECT count(*) FILTER (WHERE state = 'pending') AS pending,
+       count(*) FILTER (WHERE state = 'dead') AS dead,
+       coalesce(extract(epoch FROM now() - min(next_attempt_at)
+                FILTER (WHERE state = 'pending' AND next_attempt_at <= now())), 0)::float8
+           AS oldest_due_age
+FROM kernel.outbox_deliveries
+WHERE state <> 'done'"""

@@ -1,0 +1,285 @@
+"""The outbox relay: hands each stored event to its subscribers' handlers.
+
+Every `rampart serve` process runs one (unless RELAY_ENABLED=false), `rampart worker` runs one
+alone, and any number may share a database. A delivery is at least once, its effect exactly
+once: the handler runs in a transaction that also marks the delivery done, so a crash rolls
+back both. The SQL, with the ordering model, is in shared/db/outbox_sql.py.
+
+LISTEN only wakes the loop early; the poll is what guarantees delivery, so a lost
+notification or a dropped listening connection costs at most one poll interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import msgspec
+import psycopg
+import structlog
+from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from psycopg import AsyncCursor
+
+from shared.db import outbox_sql as sql
+from shared.db.backoff import retry_delay
+from shared.db.events import NOTIFY_CHANNEL
+from shared.db.outbox_metrics import BACKLOG, DELIVERIES, HANDLER_SECONDS, OLDEST_DUE_AGE
+from shared.db.pool import Database, Tx
+from shared.logging.tracing import tracer
+from shared.modules import Subscription
+from shared.settings import Settings
+
+log = structlog.get_logger("rampart.outbox")
+_PROPAGATOR = TraceContextTextMapPropagator()
+PURGE_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: UUID
+    event_id: UUID
+    subscriber: str
+    attempts: int
+    type: str
+    payload: str
+    traceparent: str | None
+
+
+class _LeaseLost(Exception):
+    """Another relay took the delivery over after our lease expired: it is theirs now."""
+
+
+class Relay:
+    housekeeping_interval = 5.0  # seconds between gauge refreshes and reaping
+    purge_interval = 60.0  # seconds between purges of old done deliveries
+
+    def __init__(self, db: Database, subscriptions: Sequence[Subscription],
+                 settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.subscriptions: dict[str, Subscription] = {}
+        for sub in subscriptions:
+            if sub.name in self.subscriptions:
+                raise ValueError(f"two subscriptions are named {sub.name!r}")
+            self.subscriptions[sub.name] = sub
+        self._poll = settings.outbox_poll_ms / 1000
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loop: asyncio.Task[None] | None = None
+        self._helpers: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._helpers.append(asyncio.create_task(self._housekeeping(), name="outbox-housekeeping"))
+        if self.subscriptions:
+            self._helpers.append(asyncio.create_task(self._listen(), name="outbox-listen"))
+            self._loop = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        """Let the deliveries in flight finish (up to one lease), hand back the rest, stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop is not None:
+            _, late = await asyncio.wait({self._loop}, timeout=self.settings.outbox_lease_seconds)
+            if late:
+                log.warning("outbox_relay_stop_timeout")
+                self._loop.cancel()
+            await asyncio.gather(self._loop, return_exceptions=True)
+        for task in self._helpers:
+            task.cancel()
+        await asyncio.gather(*self._helpers, return_exceptions=True)
+
+    # The delivery loop ------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            # Cleared before the claim: a NOTIFY arriving during it wakes the next wait at once.
+            self._wake.clear()
+            try:
+                token = uuid4()
+                batch = await self._claim(token)
+                if batch:
+                    await self._deliver_batch(batch, token)
+                    continue
+                timeout = await self._idle_timeout()
+            except Exception:  # the database is restarting or unreachable: try again later
+                log.exception("outbox_relay_error")
+                timeout = self._poll
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+
+    async def _claim(self, token: UUID) -> list[Claimed]:
+        async with self.db.connection() as conn:
+            rows = await _untraced(conn, sql.CLAIM, {
+                "token": token, "lease_seconds": self.settings.outbox_lease_seconds,
+                "max_attempts": self.settings.outbox_max_attempts,
+                "subscribers": list(self.subscriptions), "batch": self.settings.outbox_batch_size,
+            })
+        return [Claimed(**row) for row in rows]
+
+    async def _idle_timeout(self) -> float:
+        """Sleep until the next retry falls due, or one poll interval, whichever is sooner."""
+        async with self.db.connection() as conn:
+            rows = await _untraced(conn, sql.NEXT_DUE, (list(self.subscriptions),))
+        seconds = rows[0]["seconds"]
+        return self._poll if seconds is None else min(self._poll, max(seconds, 0.001))
+
+    async def _deliver_batch(self, batch: list[Claimed], token: UUID) -> None:
+        # A batch holds at most one delivery per lane (see the claim), so its deliveries may
+        # run side by side without breaking any lane's order.
+        limit = asyncio.Semaphore(self.settings.outbox_concurrency)
+        unstarted: list[UUID] = []
+
+        async def one(delivery: Claimed) -> None:
+            async with limit:
+                if self._stopping:
+                    unstarted.append(delivery.id)
+                    return
+                try:
+                    await self._deliver(delivery, token)
+                except Exception:  # could not even record the failure: the lease will expire
+                    log.exception("outbox_delivery_error", delivery_id=str(delivery.id))
+
+        await asyncio.gather(*(one(d) for d in batch))
+        if unstarted:
+            async with self.db.connection() as conn:
+                await _untraced(conn, sql.RELEASE, (unstarted, token))
+
+    async def _deliver(self, delivery: Claimed, token: UUID) -> None:
+        sub = self.subscriptions[delivery.subscriber]
+        # The handler's span continues the trace of the request that published the event.
+        parent = _PROPAGATOR.extract({"traceparent": delivery.traceparent}
+                                     if delivery.traceparent else {})
+        started = time.perf_counter()
+        with tracer.start_as_current_span(
+            f"{delivery.type} process", context=parent, kind=SpanKind.CONSUMER, attributes={
+                "messaging.system": "rampart.outbox", "messaging.operation.type": "process",
+                "messaging.destination.name": delivery.type,
+                "messaging.message.id": str(delivery.event_id),
+                "messaging.consumer.group.name": delivery.subscriber,
+                "rampart.outbox.attempt": delivery.attempts,
+            },
+        ) as span, structlog.contextvars.bound_contextvars(
+            event_id=str(delivery.event_id), subscriber=delivery.subscriber,
+        ):
+            try:
+                async with self.db.transaction() as tx:
+                    await _acknowledge(tx, delivery.id, token)
+                    payload = msgspec.json.decode(delivery.payload, type=sub.payload_type)
+                    await sub.handler(payload, tx)
+                outcome = "done"
+            except _LeaseLost:
+                outcome = "lost"
+            except Exception as exc:
+                span.record_exception(exc)
+                span.set_status(StatusCode.ERROR)
+                outcome = await self._fail(delivery, token, exc)
+        HANDLER_SECONDS.labels(delivery.subscriber).observe(time.perf_counter() - started)
+        DELIVERIES.labels(delivery.subscriber, outcome).inc()
+
+    async def _fail(self, delivery: Claimed, token: UUID, exc: Exception) -> str:
+        dead = delivery.attempts >= self.settings.outbox_max_attempts
+        delay = 0.0 if dead else retry_delay(
+            delivery.attempts, base=self.settings.outbox_backoff_base_ms / 1000,
+            cap=self.settings.outbox_backoff_max_ms / 1000)
+        (log.error if dead else log.warning)(
+            "outbox_delivery_failed", attempts=delivery.attempts, dead=dead,
+            retry_in=round(delay, 3), exc_info=exc)
+        async with self.db.connection() as conn:
+            await conn.execute(sql.FAIL, {
+                "id": delivery.id, "token": token, "state": "dead" if dead else "pending",
+                "delay": delay, "error": f"{type(exc).__name__}: {exc}"[:2000],
+            })
+        return "dead" if dead else "retry"
+
+    # The wake-up call ---------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        """Hold a LISTEN connection of its own (a pooled one would be reset and shared)."""
+        delay = 0.0
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.db.url, autocommit=True, application_name="rampart-outbox-listen",
+                ) as conn:
+                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    delay = 0.0
+                    self._wake.set()  # catch up on whatever was published while we were away
+                    while True:
+                        async for _ in conn.notifies(timeout=30):
+                            self._wake.set()
+                        # A quiet half minute: make sure the connection is really alive.
+                        async with asyncio.timeout(5):
+                            await conn.execute("SELECT 1")
+            except Exception as exc:
+                log.warning("outbox_listen_lost", error=str(exc))
+            delay = min(max(delay * 2, 0.1), 5.0)
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+
+    # Housekeeping -------------------------------------------------------------------------
+
+    async def _housekeeping(self) -> None:
+        last_purge = time.monotonic()  # a fleet restarting at once need not purge at once
+        while True:
+            try:
+                purge = time.monotonic() - last_purge >= self.purge_interval
+                await self.housekeep(purge=purge)
+                if purge:
+                    last_purge = time.monotonic()
+            except Exception:
+                log.exception("outbox_housekeeping_error")
+            await asyncio.sleep(self.housekeeping_interval)
+
+    async def housekeep(self, *, purge: bool = True) -> int:
+        """Bury deliveries whose last attempt died with its relay, refresh the gauges, and
+        (with `purge`) delete done deliveries older than the retention, in batches.
+
+        Returns how many rows were purged.
+        """
+        async with self.db.connection() as conn:
+            await _untraced(conn, sql.REAP, (self.settings.outbox_max_attempts,))
+            stats = (await _untraced(conn, sql.STATS))[0]
+            BACKLOG.labels("pending").set(stats["pending"])
+            BACKLOG.labels("dead").set(stats["dead"])
+            OLDEST_DUE_AGE.set(stats["oldest_due_age"])
+            if not purge:
+                return 0
+            cutoff = datetime.now(UTC) - timedelta(hours=self.settings.outbox_retention_hours)
+            params = {"cutoff": cutoff, "cutoff_id": _uuid7_floor(cutoff), "batch": PURGE_BATCH}
+            purged = 0
+            for statement in (sql.PURGE_DELIVERIES, sql.PURGE_EVENTS):  # events after theirs
+                while True:
+                    async with AsyncCursor(conn) as cur:
+                        await cur.execute(statement, params)
+                        deleted = cur.rowcount
+                    purged += deleted
+                    if deleted < PURGE_BATCH:
+                        break
+        return purged
+
+
+async def _acknowledge(tx: Tx, delivery_id: UUID, token: UUID) -> None:
+    cur = await tx.execute(sql.ACK, (delivery_id, token))
+    if cur.rowcount != 1:
+        raise _LeaseLost
+
+
+async def _untraced(conn: Tx, query: str, params: Any = None) -> list[dict[str, Any]]:
+    """The relay's bookkeeping skips the traced cursor: an idle relay polling every second
+    would otherwise start a new trace each time."""
+    async with AsyncCursor(conn) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchall() if cur.description else []
+
+
+def _uuid7_floor(moment: datetime) -> UUID:
+    """The smallest UUIDv7 of that millisecond: every id generated before it sorts lower."""
+    return UUID(int=int(moment.timestamp() * 1000) << 80)

@@ -17,6 +17,7 @@ from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlu
 from shared.auth.middleware import BearerAuth
 from shared.auth.principal import current_principal
 from shared.auth.tokens import TokenService, dev_signing_key, parse_verify_keys
+from shared.db import admin as outbox_admin
 from shared.db import events
 from shared.db.pool import Database
 from shared.http.health import live, ready
@@ -58,7 +59,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     })
 
     app = Litestar(
-        route_handlers=[live, ready, metrics, *(r for m in modules for r in m.routes)],
+        route_handlers=[live, ready, metrics, *outbox_admin.routes,
+                        *(r for m in modules for r in m.routes)],
         state=state,
         lifespan=[_lifespan],
         dependencies={

@@ -171,7 +171,10 @@ class Relay:
             event_id=str(delivery.event_id), subscriber=delivery.subscriber,
         ):
             try:
-                async with self.db.transaction() as tx:
+                # A handler gets one lease to finish: a hung one must not hold its connection,
+                # its row lock and its lane forever. It is rolled back and retried instead.
+                async with asyncio.timeout(self.settings.outbox_lease_seconds), \
+                        self.db.transaction() as tx:
                     await _acknowledge(tx, delivery.id, token)
                     payload = msgspec.json.decode(delivery.payload, type=sub.payload_type)
                     await sub.handler(payload, tx)
@@ -196,7 +199,7 @@ class Relay:
         async with self.db.connection() as conn:
             await conn.execute(sql.FAIL, {
                 "id": delivery.id, "token": token, "state": "dead" if dead else "pending",
-                "delay": delay, "error": f"{type(exc).__name__}: {exc}"[:2000],
+                "delay": delay, "error": _describe(exc, self.settings.outbox_lease_seconds),
             })
         return "dead" if dead else "retry"
 
@@ -278,6 +281,12 @@ async def _untraced(conn: Tx, query: str, params: Any = None) -> list[dict[str, 
     async with AsyncCursor(conn) as cur:
         await cur.execute(query, params)
         return await cur.fetchall() if cur.description else []
+
+
+def _describe(exc: Exception, lease_seconds: int) -> str:
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return f"TimeoutError: the handler ran longer than the lease ({lease_seconds} s)"
+    return f"{type(exc).__name__}: {exc}"[:2000]
 
 
 def _uuid7_floor(moment: datetime) -> UUID:

@@ -12,9 +12,8 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 
-from shared.auth.middleware import BearerAuth
+from shared.auth.middleware import Authenticate, RequireAuthentication
 from shared.auth.principal import current_principal
 from shared.auth.tokens import TokenService, dev_signing_key, parse_verify_keys
 from shared.db import admin as outbox_admin
@@ -69,10 +68,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             "tokens": Provide(lambda: state.tokens, sync_to_thread=False),
             "principal": Provide(current_principal, sync_to_thread=False),
         },
-        middleware=[BearerAuth(), RateLimit(), JsonBodyOnly()],
+        middleware=[Authenticate(), RateLimit(), RequireAuthentication(), JsonBodyOnly()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY,
-        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude_spans=["receive", "send"]))],
         openapi_config=OpenAPIConfig(
             title="Rampart", version="1.0.0", path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
@@ -82,7 +80,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             use_handler_docstrings=True,
         ),
     )
-    # The request envelope wraps everything, routing and tracing included, so it sees 404s too.
+    # The request envelope (server span, ids, logs, metrics) wraps routing, so it sees 404s too.
     app.asgi_handler = RequestContext(app.asgi_handler, trust_forwarded=settings.trusted_proxies)
     return app
 

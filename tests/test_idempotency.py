@@ -125,7 +125,7 @@ def test_keys_are_bare_or_quoted_printable_ascii(values, key):
 
 @pytest.mark.parametrize("values", [
     [""], ['""'], ["x" * 256], ['"' + "x" * 256 + '"'], ["caf\u00e9"], ["tab\there"],
-    ['"unterminated'], ['"bad \\n escape"'], ["a", "b"],
+    ['"unterminated'], ['"bad \\n escape"'], ["a", "b"], ["abc\n"], ['"abc"\n'],
 ])
 def test_malformed_keys_are_refused(values):
     with pytest.raises(Problem) as caught:

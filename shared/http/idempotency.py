@@ -50,9 +50,9 @@ NOT_STORED = frozenset({400, 401, 403, 404, 405, 412, 413, 415, 428, 429})
 PURGE_EVERY = 100
 PURGE_BATCH = 1000
 _TX = "idempotency.tx"
-_BARE = re.compile(r"^[\x20-\x7e]{1,255}$")
+_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 # RFC 8941 sf-string: printable ASCII in double quotes, `\"` and `\\` the only escapes.
-_QUOTED = re.compile(r'^"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"$')
+_QUOTED = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
 
 IdempotentTx = NamedDependency[Tx]
 KeyHeader = Annotated[str, HeaderParameter(
@@ -71,9 +71,9 @@ def parse_key(values: list[str]) -> str:
                       errors=[{"parameter": HEADER, "detail": "is required"}])
     raw = values[0].strip(" \t")
     if len(values) == 1:
-        quoted = _QUOTED.match(raw)
+        quoted = _QUOTED.fullmatch(raw)
         key = re.sub(r"\\(.)", r"\1", quoted[1]) if quoted else raw
-        if (quoted or not raw.startswith('"')) and _BARE.match(key):
+        if (quoted or not raw.startswith('"')) and _KEY.fullmatch(key):
             return key
     raise invalid(f"{HEADER} must be one value of 1-255 printable ASCII characters, bare or "
                   'quoted ("...").', parameter=HEADER)

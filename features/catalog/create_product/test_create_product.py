@@ -133,6 +133,8 @@ async def test_invalid_bodies_are_400_with_a_pointer(app, client, db_conn) -> No
                                      headers=admin(app))
         body = problem(response, 400, "validation-error")
         assert body["errors"][0]["pointer"] == pointer, (change, body)
+    problem(await client.post("/v1/products", json={**VALID, "description": "d" * 2**20},
+                              headers=admin(app)), 413, "payload-too-large")
     assert await count(db_conn) == 0
 
 

@@ -122,6 +122,8 @@ async def test_bad_bodies_ids_and_callers(app, client, db_conn) -> None:
         answer = problem(await client.patch(url, headers=admin(app), json=body),
                          400, "validation-error")
         assert answer["errors"][0]["pointer"] == pointer, body
+    problem(await client.patch(url, headers=admin(app), json={"description": "d" * 2**20}),
+            413, "payload-too-large")
     problem(await client.patch(f"/v1/products/{uuid7()}", headers=admin(app),
                                json={"name": "x"}), 404, "not-found")
     problem(await client.patch("/v1/products/nope", headers=admin(app), json={"name": "x"}),

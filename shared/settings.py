@@ -67,7 +67,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_backoff_base_ms: int = 1000
     outbox_backoff_max_ms: int = 600_000
     outbox_batch_size: int = 100
-    outbox_concurrency: int = 4
+    outbox_concurrency: int = 8
     outbox_retention_hours: int = 168
     db_pool_min: int = 2
     db_pool_max: int = 16

@@ -7,7 +7,8 @@
 2. throughput: a backlog of `--events` events drained by one, then two relay processes with
    a handler that does nothing (a delivery is still a transaction that marks it done);
 3. steady load: `--rate` events/s, one event per transaction, for `--seconds`, against one
-   relay process; the backlog is sampled every second.
+   relay process, then two (as `rampart serve --workers 2` runs); the backlog is sampled
+   every second.
 
 Relays run as separate processes (tests/outbox_relay.py) with the production defaults.
 Uses DATABASE_URL's server when set (scratch database `rampart_bench_outbox`), else an
@@ -176,9 +177,8 @@ async def steady_load(url: str, rate: int, seconds: int, relay_count: int = 1) -
              "FROM kernel.outbox_deliveries d JOIN kernel.outbox_events e ON e.id = d.event_id")]
     print(f"steady load: {total} events in {published_in:.1f} s "
           f"({total / published_in:,.0f}/s asked {rate}/s), {relay_count} relay process(es)")
-    print("  t(s)  backlog  oldest due (s)")
-    for t, backlog, age in samples:
-        print(f"  {t:4.0f}  {backlog:7d}  {age:6.3f}")
+    print("  backlog each second:", " ".join(str(s[1]) for s in samples))
+    print("  oldest due delivery (s):", " ".join(f"{s[2]:.2f}" for s in samples))
     print(f"  backlog max {max(s[1] for s in samples)}, drained {drain:.2f} s after the last "
           f"publish; publish -> handled: p50 {statistics.median(lags):.1f} ms, "
           f"p99 {percentile(lags, 0.99):.1f} ms, max {max(lags):.1f} ms")
@@ -196,7 +196,8 @@ async def main() -> None:
     await idle_latency(url)
     await throughput(url, 1, args.events)
     await throughput(url, 2, args.events)
-    await steady_load(url, args.rate, args.seconds)
+    await steady_load(url, args.rate, args.seconds, relay_count=1)
+    await steady_load(url, args.rate, args.seconds, relay_count=2)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

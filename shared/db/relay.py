@@ -270,9 +270,10 @@ class Relay:
 
 
 async def _acknowledge(tx: Tx, delivery_id: UUID, token: UUID) -> None:
-    cur = await tx.execute(sql.ACK, (delivery_id, token))
-    if cur.rowcount != 1:
-        raise _LeaseLost
+    async with AsyncCursor(tx) as cur:  # bookkeeping: the handler's own statements are traced
+        await cur.execute(sql.ACK, (delivery_id, token))
+        if cur.rowcount != 1:
+            raise _LeaseLost
 
 
 async def _untraced(conn: Tx, query: str, params: Any = None) -> list[dict[str, Any]]:

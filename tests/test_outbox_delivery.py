@@ -65,6 +65,9 @@ async def test_each_subscriber_gets_its_own_delivery_and_effect(url: str) -> Non
         await eventually(lambda: _states_are(url, {"done"}))
     effects = await query(url, "SELECT relay, key, n FROM public.test_effects ORDER BY relay")
     assert effects == [{"relay": "a", "key": key, "n": 0}, {"relay": "b", "key": key, "n": 0}]
+    for name in ("tests.a", "tests.b"):
+        assert _sample("outbox_deliveries_total", subscriber=name, outcome="done") >= 1
+        assert _sample("outbox_handler_duration_seconds_count", subscriber=name) >= 1
 
 
 async def test_a_failed_handler_leaves_no_effect_and_is_retried(url: str) -> None:
@@ -100,8 +103,7 @@ async def test_an_expired_lease_is_taken_over_and_the_stale_holder_cannot_ack(ur
             await eventually(lambda: _states_are(url, {"done"}), timeout=5)
         await stalled._deliver(claimed, token)
     assert await query(url, "SELECT relay FROM public.test_effects") == [{"relay": "rescuer"}]
-    assert REGISTRY.get_sample_value(
-        "outbox_deliveries_total", {"subscriber": SUBSCRIBER, "outcome": "lost"}) >= 1
+    assert _sample("outbox_deliveries_total", subscriber=SUBSCRIBER, outcome="lost") >= 1
 
 
 async def test_a_handler_that_outlives_its_lease_is_rolled_back_and_retried(url: str) -> None:
@@ -225,7 +227,8 @@ async def test_housekeeping_purges_done_deliveries_in_batches(
     assert purged == 25 + 1  # the done deliveries, then the subscriber-less event
     assert await _count(url, "true", 25)  # dead letters stay, and their events with them
     assert (await query(url, "SELECT count(*) AS n FROM kernel.outbox_events"))[0]["n"] == 25
-    assert REGISTRY.get_sample_value("outbox_backlog", {"state": "dead"}) == 25
+    assert _sample("outbox_backlog", state="dead") == 25
+    assert _sample("outbox_backlog", state="pending") == 0
 
 
 async def test_a_delivery_whose_relay_died_on_its_last_attempt_is_buried(url: str) -> None:
@@ -246,6 +249,10 @@ def test_a_process_that_never_registered_reads_the_manifests(
     monkeypatch.setattr(events, "_subscribers", None)
     assert events.subscribers_of("NoSuchEvent") == ()
     assert events._subscribers is not None
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def _explode(tick: object, tx: object) -> None:

@@ -19,15 +19,16 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from uuid import UUID
 
 import httpx
 import psycopg
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from uuid_utils.compat import uuid7
 
 from shared.app import create_app
+from shared.auth.principal import Principal
 from shared.auth.tokens import generate_secret_paserk
 from shared.db import migrations
 from shared.settings import DATA_DIR, Settings, load_settings
@@ -139,15 +140,47 @@ def app(settings: Settings, database_url: str) -> Litestar:
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app, base_url="http://rampart.test") as client:
-        yield client
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """The app, lifespan included, served in the test's own event loop through httpx's ASGI
+    transport: requests gathered with `asyncio.gather` really interleave, as on a server.
+
+    (Litestar's AsyncTestClient runs each request to completion on a portal thread, so a
+    "race" over it never races.)
+    """
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def serve() -> None:
+        # Litestar's lifespan must be left by the task that entered it; pytest-asyncio may set
+        # a fixture up and tear it down in different tasks, so the lifespan gets its own.
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    server = asyncio.create_task(serve())
+    ready = asyncio.create_task(started.wait())
+    await asyncio.wait({server, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if server.done():
+        ready.cancel()
+        server.result()  # raises the startup error
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://rampart.test") as c:
+            yield c
+    finally:
+        stop.set()
+        await server
+
+
+def bearer(app: Litestar, role: str = "admin", user_id: UUID | None = None) -> dict[str, str]:
+    """Authorization for a caller who need not exist: enough where only the role matters."""
+    principal = Principal(user_id=user_id or uuid7(), role=role)  # type: ignore[arg-type]
+    return {"Authorization": f"Bearer {app.state.tokens.issue(principal)}"}
 
 
 class Api:
     """Small helpers tests use to set the scene through the public API."""
 
-    def __init__(self, client: AsyncTestClient[Litestar], database_url: str) -> None:
+    def __init__(self, client: httpx.AsyncClient, database_url: str) -> None:
         self.client = client
         self.database_url = database_url
 
@@ -181,7 +214,7 @@ class Api:
 
 
 @pytest.fixture
-def api(client: AsyncTestClient[Litestar], database_url: str) -> Api:
+def api(client: httpx.AsyncClient, database_url: str) -> Api:
     return Api(client, database_url)
 
 

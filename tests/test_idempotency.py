@@ -25,7 +25,6 @@ from shared.http.problems import Problem, conflict
 from shared.http.schema import Body
 from shared.modules import Module
 from tests.fixtures import problem
-from tests.racing import racing_client
 
 PROBE_TABLE = """
 CREATE TABLE public.probe_effects (id uuid PRIMARY KEY, note text NOT NULL);
@@ -80,12 +79,6 @@ async def app(settings, database_url, db_conn) -> Litestar:
     GATE[:] = [Gate()]
     return create_app(settings, database_url=database_url,
                       modules=[Module("probe", routes=[probe, probe_other])])
-
-
-@pytest.fixture
-async def client(app: Litestar):
-    async with racing_client(app) as client:
-        yield client
 
 
 @pytest.fixture

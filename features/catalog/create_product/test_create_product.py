@@ -9,17 +9,10 @@ import pytest
 from features.catalog.create_product import logic
 from features.catalog.create_product.schema import NewProduct
 from shared.http.problems import Problem
-from tests.fixtures import problem
-from tests.racing import bearer, racing_client
+from tests.fixtures import bearer, problem
 
 VALID = {"sku": "TEA-001", "name": "Green tea", "price_cents": 450, "currency": "EUR",
          "category": "tea"}
-
-
-@pytest.fixture
-async def client(app):
-    async with racing_client(app) as client:
-        yield client
 
 
 def admin(app, key: str = "k-1") -> dict[str, str]:

@@ -11,14 +11,7 @@ from uuid_utils.compat import uuid7
 from features.catalog.update_product import logic
 from features.catalog.update_product.schema import ProductChanges
 from shared.http.problems import Problem
-from tests.fixtures import problem
-from tests.racing import bearer, racing_client
-
-
-@pytest.fixture
-async def client(app):
-    async with racing_client(app) as client:
-        yield client
+from tests.fixtures import bearer, problem
 
 
 async def seed_product(db_conn) -> str:

@@ -11,14 +11,7 @@ from uuid_utils.compat import uuid7
 from features.inventory.adjust_stock import logic
 from features.inventory.adjust_stock.schema import Adjustment
 from shared.http.problems import Problem
-from tests.fixtures import problem
-from tests.racing import bearer, racing_client
-
-
-@pytest.fixture
-async def client(app):
-    async with racing_client(app) as client:
-        yield client
+from tests.fixtures import bearer, problem
 
 
 async def seed_stock(db_conn, on_hand: int = 0, reserved: int = 0) -> str:

@@ -9,8 +9,7 @@ import pytest
 from uuid_utils.compat import uuid7
 
 from features.inventory.track_product.handler import ProductCreated, subscription, track_product
-from tests.fixtures import eventually, make_settings
-from tests.racing import bearer
+from tests.fixtures import bearer, eventually, make_settings
 
 # Exactly what catalog publishes (its events.py), extra fields included: inventory's own
 # struct must read it without knowing catalog's.

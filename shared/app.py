@@ -21,7 +21,7 @@ from shared.db import events
 from shared.db.pool import Database
 from shared.http.health import live, ready
 from shared.http.metrics import metrics, observe_pool
-from shared.http.middleware import JsonBodyOnly, RequestContext
+from shared.http.middleware import RequestContext, StrictJsonBody
 from shared.http.pagination import CursorCodec
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.ratelimit import Limiter, RateLimit
@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             "tokens": Provide(lambda: state.tokens, sync_to_thread=False),
             "principal": Provide(current_principal, sync_to_thread=False),
         },
-        middleware=[Authenticate(), RateLimit(), RequireAuthentication(), JsonBodyOnly()],
+        middleware=[Authenticate(), RateLimit(), RequireAuthentication(),
+                    StrictJsonBody(MAX_BODY)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(

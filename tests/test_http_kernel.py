@@ -112,3 +112,16 @@ async def test_database_statements_are_child_spans_of_the_request(client, api) -
     assert statements and statements[0].name == "db SELECT"
     assert all(s.parent.span_id == server.context.span_id for s in statements)
     assert "identity.users" in statements[0].attributes["db.statement"]
+
+
+@pytest.mark.parametrize(("change", "pointer"), [({"price_cents": "450"}, "#/price_cents"),
+                                                 ({"price_cents": 4.0}, "#/price_cents"),
+                                                 ({"name": ["Tea"]}, "#/name")])
+async def test_bodies_are_decoded_strictly_never_coerced(client, app, change, pointer) -> None:
+    from tests.fixtures import bearer
+
+    body = {"sku": "TEA-1", "name": "Tea", "price_cents": 450, "currency": "EUR",
+            "category": "tea", **change}
+    response = await client.post("/v1/products", json=body, headers={
+        **bearer(app), "Idempotency-Key": "strict-1"})
+    assert problem(response, 400, "validation-error")["errors"][0]["pointer"] == pointer

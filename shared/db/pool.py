@@ -29,7 +29,9 @@ class Database:
             open=False,
             kwargs={"autocommit": True, "row_factory": dict_row, "cursor_factory": TracedCursor,
                     # psycopg prepares a statement server-side after this many executions.
-                    "prepare_threshold": 2},
+                    "prepare_threshold": 2,
+                    # timestamptz values come back in UTC whatever the server's zone.
+                    "options": "-c TimeZone=UTC"},
             name="rampart",
             timeout=10,
         )

@@ -39,6 +39,7 @@ from psycopg import Rollback
 
 from shared.auth.principal import Principal
 from shared.db.pool import Database, Tx
+from shared.http.middleware import read_body, replay_body
 from shared.http.problems import Problem, invalid
 from shared.http.ratelimit import client_ip
 from shared.http.schema import problems
@@ -165,7 +166,7 @@ class Idempotency(ASGIMiddleware):
                          if k == b"idempotency-key"])
         caller = caller_of(scope)
         app = scope["litestar_app"]
-        body = await _read_body(receive, app.request_max_body_size)
+        body = await read_body(receive, app.request_max_body_size)
         endpoint, printed = f"{scope['method']} {scope['path']}", fingerprint(body)
         db: Database = app.state.db
         outcome, replayed, stored = Outcome(), False, False
@@ -190,7 +191,7 @@ class Idempotency(ASGIMiddleware):
             else:
                 scope.setdefault("state", {})[_TX] = conn
                 async with conn.transaction() as effect:
-                    await next_app(scope, _replaying(body, receive), outcome.capture)
+                    await next_app(scope, replay_body(body, receive), outcome.capture)
                     if outcome.status >= 400:
                         raise Rollback(effect)
                 # Nothing has reached the client yet: if the commit fails, Litestar must still
@@ -208,33 +209,6 @@ class Idempotency(ASGIMiddleware):
             Idempotency.stored += 1
             if Idempotency.stored % PURGE_EVERY == 0:
                 await purge_expired(db)
-
-
-async def _read_body(receive: Receive, limit: int | None) -> bytes:
-    body = b""
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            raise Problem(400, "The client went away before sending the whole body.")
-        body += message.get("body", b"")
-        if limit is not None and len(body) > limit:
-            raise Problem(413, "The request body is larger than the 1 MiB limit.")
-        if not message.get("more_body", False):
-            return body
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """The body was read to fingerprint it; hand it to the route as if unread."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
 
 
 def _provide_tx(request: Request[Any, Any, Any], idempotency_key: KeyHeader) -> Tx:

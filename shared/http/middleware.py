@@ -16,6 +16,7 @@ import re
 import time
 from typing import Any
 
+import msgspec
 import structlog
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,7 +26,7 @@ from uuid_utils.compat import uuid7
 
 from shared.auth.principal import Principal
 from shared.http.metrics import observe_request
-from shared.http.problems import Problem
+from shared.http.problems import Problem, body_pointer, invalid
 from shared.logging.tracing import current_ids, current_traceparent, tracer
 
 access_log = structlog.get_logger("rampart.access")
@@ -111,10 +112,19 @@ class RequestContext:
                 )
 
 
-class JsonBodyOnly(ASGIMiddleware):
-    """A request that carries a body must say it is JSON (415 otherwise)."""
+class StrictJsonBody(ASGIMiddleware):
+    """Request bodies are JSON (415 otherwise) of exactly the declared shape.
+
+    Litestar converts bodies leniently (`"450"` would become 450, `4.0` would become 4): a typo
+    must not be silently reinterpreted either. Where a handler declares `data`, the body is
+    decoded strictly into that type first (msgspec's default), then handed on unread.
+    """
 
     scopes = ("http",)  # type: ignore[assignment]
+
+    def __init__(self, max_body: int) -> None:
+        self.max_body = max_body
+        self._types: dict[Any, Any] = {}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if scope["method"] in ("POST", "PUT", "PATCH") and _has_body(scope):
@@ -122,7 +132,57 @@ class JsonBodyOnly(ASGIMiddleware):
             if media_type != "application/json" and not media_type.endswith("+json"):
                 raise Problem(415, "Send the request body as application/json.",
                               title="Unsupported Media Type")
+        body_type = self._body_type(scope["route_handler"])
+        if body_type is not None:
+            body = await read_body(receive, self.max_body)
+            _decode_strictly(body, body_type)
+            receive = replay_body(body, receive)
         await next_app(scope, receive, send)
+
+    def _body_type(self, handler: Any) -> Any:
+        if handler not in self._types:
+            data = handler.parsed_fn_signature.parameters.get("data")
+            self._types[handler] = data.annotation if data is not None else None
+        return self._types[handler]
+
+
+def _decode_strictly(body: bytes, body_type: Any) -> None:
+    try:
+        msgspec.json.decode(body, type=body_type)
+    except msgspec.ValidationError as exc:
+        message, _, path = str(exc).partition(" - at `$")
+        raise invalid(message, pointer=body_pointer(path.rstrip("`"), message)) from None
+    except msgspec.DecodeError:
+        raise invalid("The request body is not valid JSON.", pointer="#") from None
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body, refusing more than `limit` bytes with 413."""
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise Problem(400, "The client went away before sending the whole body.")
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise Problem(413, "The request body is larger than the 1 MiB limit.",
+                          title="Content Too Large")
+        if not message.get("more_body", False):
+            return body
+
+
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the already-read body on as if it were unread."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def _has_body(scope: Scope) -> bool:

@@ -110,14 +110,15 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
         title="Internal Server Error"))
 
 
-# Litestar reports body errors as {"key": "items[0].quantity", "message": ...}, with key
-# "data" for the body root; "unknown field `x`" / "missing required field `x`" name the member.
+# Body errors come as a path ("items[0].quantity", "" or "data" for the root) and a message;
+# "unknown field `x`" / "missing required field `x`" name the member the pointer ends at.
 _FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def _pointer(key: str, message: str) -> str:
-    parts = [] if key == "data" else [a or b for a, b in _PART.findall(key)]
+def body_pointer(path: str, message: str) -> str:
+    """The JSON pointer (RFC 6901, as a URI fragment) of the body member an error is about."""
+    parts = [] if path == "data" else [a or b for a, b in _PART.findall(path)]
     member = _FIELD.search(message)
     if member:
         parts.append(member[1])
@@ -136,7 +137,7 @@ def _validation_problem(exc: HTTPException) -> Problem:
         if item.get("source") in ("query", "path", "header", "cookie"):
             errors.append({"parameter": key, "detail": message})
         else:
-            errors.append({"pointer": _pointer(key, message), "detail": message})
+            errors.append({"pointer": body_pointer(key, message), "detail": message})
     if not errors:  # malformed JSON and the like: no member to point at
         errors.append({"pointer": "#", "detail": "The request body is not valid JSON."})
     detail = errors[0]["detail"] if len(errors) == 1 else "The request has invalid fields."

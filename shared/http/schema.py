@@ -10,6 +10,16 @@ from litestar.openapi.datastructures import ResponseSpec
 from shared.http.problems import PROBLEM_JSON
 
 
+def whole(pattern: str) -> str:
+    """A `Meta(pattern=...)` that must match the whole string.
+
+    msgspec runs patterns with `re.search`, where `$` also matches before a final newline, so
+    `^[A-Z]+$` would let "ABC\\n" through. `(?!\\n)$` closes that gap and still means the same
+    in the ECMA-262 dialect the OpenAPI document's readers use.
+    """
+    return f"^(?:{pattern})(?!\\n)$"
+
+
 class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
     """A JSON request body: unknown fields are an error, not silently ignored."""
 

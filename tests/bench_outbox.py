@@ -6,7 +6,8 @@
    handler stamps its start, the publisher stamps its commit (same machine clock);
 2. throughput: a backlog of `--events` events drained by one, then two relay processes with
    a handler that does nothing (a delivery is still a transaction that marks it done);
-3. steady load: `--rate` events/s, one event per transaction, for `--seconds`, against one
+3. publish capacity with no relay running, for reference (the ceiling of part 4);
+4. steady load: `--rate` events/s, one event per transaction, for `--seconds`, against one
    relay process, then two (as `rampart serve --workers 2` runs); the backlog is sampled
    every second.
 
@@ -139,6 +140,26 @@ async def throughput(url: str, relay_count: int, events: int) -> None:
           f"{row['seconds']:.2f} s = {row['n'] / row['seconds']:,.0f} events/s")
 
 
+async def publish_capacity(url: str, seconds: float = 5) -> None:
+    """The publishing side alone, as fast as 8 connections go: the ceiling for part 3."""
+    await reset(url)
+    db = Database(url, min_size=8, max_size=8)
+    await db.open()
+    deadline = time.monotonic() + seconds
+    counts = [0] * 8
+
+    async def publisher(slot: int) -> None:
+        while time.monotonic() < deadline:
+            async with db.transaction() as tx:
+                await publish(tx, Tick(key=uuid7(), n=counts[slot]))
+            counts[slot] += 1
+
+    await asyncio.gather(*(publisher(i) for i in range(8)))
+    await db.close()
+    print(f"publish capacity, no relay running (1 event per transaction, 8 connections): "
+          f"{sum(counts) / seconds:,.0f} events/s")
+
+
 async def steady_load(url: str, rate: int, seconds: int, relay_count: int = 1) -> None:
     await reset(url)
     total = rate * seconds
@@ -196,6 +217,7 @@ async def main() -> None:
     await idle_latency(url)
     await throughput(url, 1, args.events)
     await throughput(url, 2, args.events)
+    await publish_capacity(url)
     await steady_load(url, args.rate, args.seconds, relay_count=1)
     await steady_load(url, args.rate, args.seconds, relay_count=2)
     print(f"load average after: {os.getloadavg()[0]:.2f}")

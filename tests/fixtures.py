@@ -34,6 +34,9 @@ from shared.db import migrations
 from shared.settings import DATA_DIR, Settings, load_settings
 
 TEST_SIGNING_KEY = generate_secret_paserk()
+# Tests look at spans (DB statements, event handlers), so record them as an exporter would;
+# tests/test_tracing.py checks the default choice separately.
+os.environ.setdefault("OTEL_TRACES_SAMPLER", "always_on")
 
 
 def docker_answers() -> bool:

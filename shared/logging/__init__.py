@@ -13,6 +13,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import structlog
 
 from shared.logging.tracing import current_ids
@@ -35,6 +36,13 @@ def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+_encoder = msgspec.json.Encoder(enc_hook=str)  # anything unusual is logged as its str()
+
+
+def _to_json(event: dict[str, Any], **_: Any) -> str:
+    return _encoder.encode(event).decode()
+
+
 def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     numeric = logging.getLevelName(level)
     processors: list[Any] = [
@@ -44,7 +52,7 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
         _add_trace_ids,
         _redact,
         structlog.processors.format_exc_info,
-        structlog.processors.JSONRenderer(),
+        structlog.processors.JSONRenderer(serializer=_to_json),
     ]
     structlog.configure(
         processors=processors,

@@ -21,7 +21,7 @@ from shared.db import events
 from shared.db.pool import Database
 from shared.http.health import live, ready
 from shared.http.metrics import metrics, observe_pool
-from shared.http.middleware import RequestContext, StrictJsonBody
+from shared.http.middleware import RequestContext, StrictInput
 from shared.http.pagination import CursorCodec
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.ratelimit import Limiter, RateLimit
@@ -57,9 +57,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         "shutting_down": False,
     })
 
+    handlers = [live, ready, metrics, *outbox_admin.routes, *(r for m in modules for r in m.routes)]
+    for handler in handlers:
+        # OpenAPI: Litestar cannot write `security: []` for one operation, so the bearer
+        # requirement is declared per protected operation instead of for the whole document.
+        if not handler.opt.get("public") and handler.security is None:
+            handler.security = [{"bearer": []}]
     app = Litestar(
-        route_handlers=[live, ready, metrics, *outbox_admin.routes,
-                        *(r for m in modules for r in m.routes)],
+        route_handlers=handlers,
         state=state,
         lifespan=[_lifespan],
         dependencies={
@@ -69,7 +74,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             "principal": Provide(current_principal, sync_to_thread=False),
         },
         middleware=[Authenticate(), RateLimit(), RequireAuthentication(),
-                    StrictJsonBody(MAX_BODY)],
+                    StrictInput(MAX_BODY)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(
@@ -77,7 +82,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             components=Components(security_schemes={"bearer": SecurityScheme(
                 type="http", scheme="bearer", bearer_format="PASETO v4.public")}),
-            security=[{"bearer": []}],
             use_handler_docstrings=True,
         ),
     )

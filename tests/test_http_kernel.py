@@ -125,3 +125,43 @@ async def test_bodies_are_decoded_strictly_never_coerced(client, app, change, po
     response = await client.post("/v1/products", json=body, headers={
         **bearer(app), "Idempotency-Key": "strict-1"})
     assert problem(response, 400, "validation-error")["errors"][0]["pointer"] == pointer
+
+
+async def test_nul_characters_and_broken_utf8_are_400_not_500(client) -> None:
+    body = problem(await client.post("/v1/users", content=(
+        b'{"email": "a@b.c", "password": "long enough 1", "name": "a\\u0000b"}'),
+        headers={"content-type": "application/json"}), 400, "validation-error")
+    assert body["errors"][0]["pointer"] == "#"
+    problem(await client.post("/v1/users", content=(
+        b'{"email": "a@b.c", "password": "long enough 1", "name": "\xff"}'),
+        headers={"content-type": "application/json"}), 400, "validation-error")
+    response = await client.get("/v1/products", params={"category": "tea\x00"})
+    assert problem(response, 400, "validation-error")["errors"][0]["parameter"] == "category"
+    # An escaped backslash followed by "u0000" is ordinary text.
+    ok = await client.post("/v1/users", content=(
+        b'{"email": "nul@b.c", "password": "long enough 1", "name": "a\\\\u0000b"}'),
+        headers={"content-type": "application/json"})
+    assert ok.status_code == 201 and ok.json()["name"] == "a\\u0000b"
+
+
+async def test_a_caller_without_the_role_learns_nothing_about_the_body(client, app) -> None:
+    from tests.fixtures import bearer
+
+    customer = bearer(app, role="customer")
+    for response in [
+        await client.post("/v1/products", json={"sku": "X"}, headers=customer),
+        await client.post("/v1/products", content=b"sku=X", headers={
+            **customer, "content-type": "text/plain", "Idempotency-Key": "k"}),
+        await client.post("/v1/products", json={"sku": "X"}, headers={
+            **customer, "Idempotency-Key": "k"}),
+    ]:
+        problem(response, 403, "forbidden")
+
+
+async def test_openapi_marks_only_protected_operations_as_needing_a_token(client) -> None:
+    spec = (await client.get("/schema/openapi.json")).json()
+    assert "security" not in spec or spec["security"] == []
+    assert "security" not in spec["paths"]["/v1/users"]["post"]
+    assert "security" not in spec["paths"]["/v1/products"]["get"]
+    assert spec["paths"]["/v1/users/me"]["get"]["security"] == [{"bearer": []}]
+    assert spec["paths"]["/v1/products"]["post"]["security"] == [{"bearer": []}]

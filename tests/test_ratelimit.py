@@ -58,6 +58,14 @@ async def test_anonymous_callers_get_429_with_retry_after(client) -> None:
     assert limited.headers["cache-control"] == "no-store"
 
 
+async def test_operational_endpoints_are_never_limited(client) -> None:
+    for _ in range(5):
+        await client.get("/v1/users/me")
+    for path in ("/health/live", "/health/ready", "/metrics", "/schema/openapi.json"):
+        response = await client.get(path)
+        assert response.status_code == 200 and "ratelimit" not in response.headers, path
+
+
 async def test_concurrent_requests_share_one_bucket(client) -> None:
     responses = await asyncio.gather(*(client.get("/v1/nothing-routed-here-is-404")
                                        for _ in range(1)),

@@ -4,11 +4,14 @@ Two steps, with rate limiting between them (see `shared/app.py`):
 1. `Authenticate` verifies a bearer token when one is sent and puts the `Principal` on
    `scope["user"]`; it never rejects, so the rate limiter can key on the caller.
 2. `RequireAuthentication` rejects with 401 every route not marked `opt={"public": True}`
-   when there is no valid token. Role checks are guards (`admin_only`) on the routes.
+   when there is no valid token, then runs the route's guards (`admin_only`) at once, so a
+   caller without the role gets 403 before anything reads the body or the Idempotency-Key
+   (a 400 about the body would describe a schema the caller may not use).
 """
 
 from __future__ import annotations
 
+from litestar.connection import ASGIConnection
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -46,4 +49,10 @@ class RequireAuthentication(ASGIMiddleware):
         if scope.get("user") is None:
             raise unauthenticated(scope["state"].get(
                 "auth_error", "Send an access token as `Authorization: Bearer <token>`."))
+        handler = scope["route_handler"]
+        guards = handler.resolve_guards()
+        if guards:  # Litestar runs them again before the handler: cheap, and they are pure
+            connection = ASGIConnection(scope)
+            for guard in guards:
+                await guard(connection, handler)
         await next_app(scope, receive, send)

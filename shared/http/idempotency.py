@@ -57,7 +57,8 @@ _QUOTED = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
 
 IdempotentTx = NamedDependency[Tx]
 KeyHeader = Annotated[str, HeaderParameter(
-    name=HEADER, description="1-255 printable ASCII characters, bare or as a quoted string; "
+    name=HEADER, min_length=1, max_length=257, pattern=r"^[\x20-\x7e]+$",  # 255 + quotes
+    description="1-255 printable ASCII characters, bare or as a quoted string; "
     "unique per request you mean to make once. Kept for 24 hours.")]
 
 

@@ -55,4 +55,5 @@ def render() -> bytes:
 
 @get("/metrics", opt={"public": True, "ops": True}, include_in_schema=False, sync_to_thread=False)
 def metrics() -> Response[Any]:
-    return Response(render(), media_type=CONTENT_TYPE_LATEST)
+    # Litestar appends the charset itself.
+    return Response(render(), media_type=CONTENT_TYPE_LATEST.split("; charset")[0])

@@ -112,12 +112,15 @@ class RequestContext:
                 )
 
 
-class StrictJsonBody(ASGIMiddleware):
-    """Request bodies are JSON (415 otherwise) of exactly the declared shape.
+class StrictInput(ASGIMiddleware):
+    """Input is exactly what it claims to be, or a 4xx that says why.
 
-    Litestar converts bodies leniently (`"450"` would become 450, `4.0` would become 4): a typo
-    must not be silently reinterpreted either. Where a handler declares `data`, the body is
-    decoded strictly into that type first (msgspec's default), then handed on unread.
+    - A body is JSON (415 otherwise) of exactly the declared shape. Litestar converts bodies
+      leniently (`"450"` would become 450, `4.0` would become 4); a typo must not be silently
+      reinterpreted. Where a handler declares `data`, the body is decoded strictly into that
+      type first (msgspec's default), then handed on unread.
+    - No NUL character in the body or the query: PostgreSQL text cannot hold one, so it would
+      otherwise surface as a 500 deep inside a slice.
     """
 
     scopes = ("http",)  # type: ignore[assignment]
@@ -127,6 +130,9 @@ class StrictJsonBody(ASGIMiddleware):
         self._types: dict[Any, Any] = {}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
+            raise invalid("Query parameters may not contain NUL characters.",
+                          parameter=_nul_parameter(scope["query_string"]))
         if scope["method"] in ("POST", "PUT", "PATCH") and _has_body(scope):
             media_type = header(scope, b"content-type").split(";")[0].strip().lower()
             if media_type != "application/json" and not media_type.endswith("+json"):
@@ -146,14 +152,28 @@ class StrictJsonBody(ASGIMiddleware):
         return self._types[handler]
 
 
+# An escaped NUL (\u0000) that is not itself the tail of an escaped backslash.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
 def _decode_strictly(body: bytes, body_type: Any) -> None:
     try:
         msgspec.json.decode(body, type=body_type)
     except msgspec.ValidationError as exc:
         message, _, path = str(exc).partition(" - at `$")
         raise invalid(message, pointer=body_pointer(path.rstrip("`"), message)) from None
-    except msgspec.DecodeError:
-        raise invalid("The request body is not valid JSON.", pointer="#") from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise invalid("The request body is not valid UTF-8 JSON.", pointer="#") from None
+    if _JSON_NUL.search(body):
+        raise invalid("Text may not contain NUL characters (\\u0000).", pointer="#")
+
+
+def _nul_parameter(query: bytes) -> str:
+    for pair in query.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if b"%00" in value or b"\x00" in value:
+            return name.decode("latin-1")
+    return "query"
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:

@@ -112,7 +112,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 # Body errors come as a path ("items[0].quantity", "" or "data" for the root) and a message;
 # "unknown field `x`" / "missing required field `x`" name the member the pointer ends at.
-_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]*)`")
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 

@@ -78,7 +78,9 @@ def policy_name(policy: str) -> str:
 
 class RateLimit(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
+    # Operational endpoints (health, metrics, the OpenAPI document) are never limited.
     exclude_opt_key = "ops"
+    should_bypass_for_scope = staticmethod(lambda scope: scope["path"].startswith("/schema"))
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         limiter: Limiter = scope["litestar_app"].state.limiter

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
+from msgspec import Meta
 
 from shared.http.problems import PROBLEM_JSON
 
@@ -33,7 +34,8 @@ class ProblemError(msgspec.Struct, omit_defaults=True):
 class ProblemDocument(msgspec.Struct, omit_defaults=True):
     """RFC 9457 problem details, as every error response carries them."""
 
-    type: str
+    type: Annotated[str, Meta(extra_json_schema={"format": "uri"},
+                              examples=["https://rampart.dev/problems/validation-error"])]
     title: str
     status: int
     detail: str
@@ -55,5 +57,6 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     spec: dict[int, Any] = {}
     for status in (400, 429, *statuses):
         spec[status] = ResponseSpec(data_container=ProblemDocument, media_type=PROBLEM_JSON,
+                                    generate_examples=False,
                                     description=_DESCRIPTIONS.get(status, "Error"))
     return spec

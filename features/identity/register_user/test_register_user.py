@@ -74,6 +74,8 @@ async def test_email_is_unique_whatever_its_case(client) -> None:
     ({"email": "not-an-email"}, "#/email"),
     ({"email": 42}, "#/email"),
     ({"role": "admin"}, "#/role"),  # unknown field: nobody registers themselves as admin
+    ({"": 1}, "#/"),  # RFC 6901: the empty member name
+    ({"a/b": 1}, "#/a~1b"),
 ])
 async def test_invalid_bodies_are_400_with_a_pointer(client, change, pointer) -> None:
     response = await client.post("/v1/users", json={**VALID, **change})

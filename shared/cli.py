@@ -39,7 +39,27 @@ class Context:
         return getattr(self, key)
 
 
-@click.group(help="Rampart: an order-processing backend.")
+class _WithModuleCommands(click.Group):
+    """The kernel's commands, plus those the module manifests contribute (`users ...`).
+
+    Modules are imported only when one of their commands is asked for: `rampart serve` must
+    set up the environment (PROMETHEUS_MULTIPROC_DIR) before any metric exists in the parent
+    that granian forks its workers from.
+    """
+
+    def _module_commands(self) -> dict[str, click.Command]:
+        from shared.modules import discover
+
+        return {c.name: c for m in discover() for c in m.commands if c.name}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._module_commands()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return super().get_command(ctx, name) or self._module_commands().get(name)
+
+
+@click.group(cls=_WithModuleCommands, help="Rampart: an order-processing backend.")
 @click.pass_context
 def main(ctx: click.Context) -> None:
     ctx.obj = Context()
@@ -155,14 +175,3 @@ def keys_generate() -> None:
     click.echo(f"TOKEN_SIGNING_KEY={secret}")
     click.echo(f"# public key, for TOKEN_VERIFY_KEYS after a rotation: {public_paserk(secret)}",
                err=True)
-
-
-def _add_module_commands() -> None:
-    from shared.modules import discover
-
-    for module in discover():
-        for command in module.commands:
-            main.add_command(command)
-
-
-_add_module_commands()

@@ -26,11 +26,17 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(database_url):
+def workers() -> int:
+    return 1
+
+
+@pytest.fixture
+def server(database_url, workers):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "TOKEN_SIGNING_KEY": TEST_SIGNING_KEY,
            "LOG_LEVEL": "WARNING", "RELAY_ENABLED": "false"}
-    process = subprocess.Popen([sys.executable, "-m", "shared", "serve", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "shared", "serve", "--port", str(port),
+                                "--workers", str(workers)],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -68,3 +74,15 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0(server) -> None:
     assert results == [201]
     assert process.wait(timeout=30) == 0
     client.close()
+
+
+@pytest.mark.parametrize("workers", [2])
+def test_metrics_count_the_requests_of_every_worker(server) -> None:
+    _, base = server
+    with httpx.Client(base_url=base, timeout=10) as client:
+        for _ in range(20):  # new connections: granian spreads them over both workers
+            httpx.get(f"{base}/health/live", timeout=10)
+        text = client.get("/metrics").text
+    line = next(line for line in text.splitlines()
+                if line.startswith('http_requests_total{method="GET",route="/health/live"'))
+    assert float(line.rsplit(" ", 1)[1]) >= 20

@@ -52,8 +52,11 @@ async def test_a_poison_event_is_retried_then_dead_lettered_then_retried_by_an_a
     settings = relay_settings(outbox_max_attempts=ATTEMPTS, outbox_backoff_base_ms=BASE_MS)
     async with running(url, [sub], settings):
         await eventually(lambda: _dead(url, 1))
-        # Every other aggregate went through while the poison was being retried...
-        assert [await _handled(url, k) for k in others] == [[0, 1, 2, 3]] * 5
+        # Every other aggregate goes through although the poison is stuck...
+        async def others_done() -> bool:
+            return [await _handled(url, k) for k in others] == [[0, 1, 2, 3]] * 5
+
+        await eventually(others_done)
         # ...but the poison's own later event waits behind it: its lane is held, in order.
         assert await _handled(url, poison_key) == []
 

@@ -12,6 +12,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 
 from shared.auth.principal import admin_only
 from shared.db.events import NOTIFY_CHANNEL
@@ -70,15 +71,14 @@ async def list_dead_letters(request: Request[Any, Any, Any], db: Db, limit: Limi
     return page_response(request, page, msgspec.convert(rows, list[DeadLetter]))
 
 
-@post("/v1/admin/outbox/dead-letters/{letter_id:str}/retry", guards=[admin_only],
+@post("/v1/admin/outbox/dead-letters/{letter_id:uuid}/retry", guards=[admin_only],
       operation_id="retryDeadLetter", tags=["admin"], status_code=200,
       responses=problems(401, 403, 404, 409))
-async def retry_dead_letter(letter_id: str, db: Db) -> DeadLetter:
-    """Put a dead letter back in the queue with a fresh set of attempts (409 if not dead)."""
-    try:
-        delivery_id = UUID(letter_id)
-    except ValueError:
-        raise not_found("No such dead letter.") from None
+async def retry_dead_letter(letter_id: FromPath[UUID], db: Db) -> DeadLetter:
+    """Put a dead letter back in the queue with a fresh set of attempts (409 if not dead).
+
+    A malformed id is a 404 (routing), like every id in a path."""
+    delivery_id = letter_id
     async with db.transaction() as tx:
         row = await (await tx.execute(_RETRY, (delivery_id,))).fetchone()
         if row is None:

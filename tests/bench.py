@@ -18,13 +18,17 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from uuid import UUID
 
 import httpx
 import psycopg
 from litestar import Litestar, get
+from psycopg_pool import AsyncConnectionPool
 
 from shared.auth.tokens import generate_secret_paserk
 from shared.db import migrations
@@ -38,7 +42,35 @@ def bare() -> dict[str, str]:
     return {"status": "ok"}
 
 
-bare_app = Litestar([bare])
+# The floor under any database-backed read here: a bare Litestar route doing one pooled query
+# with psycopg, without Rampart's kernel (auth, limits, envelope, logs, metrics, spans).
+_pool: AsyncConnectionPool | None = None
+
+
+@get("/bare-db/{product_id:uuid}")
+async def bare_db(product_id: UUID) -> dict[str, Any]:
+    assert _pool is not None
+    async with _pool.connection() as conn:
+        cur = await conn.execute("SELECT id, sku, name, price_cents FROM catalog.products"
+                                 " WHERE id = %s", (product_id,))
+        row = await cur.fetchone()
+    return {"id": str(row[0]), "sku": row[1], "name": row[2], "price_cents": row[3]}
+
+
+@asynccontextmanager
+async def _bare_pool(_: Litestar) -> AsyncIterator[None]:
+    global _pool
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if url:
+        _pool = AsyncConnectionPool(url, min_size=4, max_size=16, open=False,
+                                    kwargs={"autocommit": True})
+        await _pool.open()
+    yield
+    if _pool is not None:
+        await _pool.close()
+
+
+bare_app = Litestar([bare, bare_db], lifespan=[_bare_pool])
 
 
 def free_port() -> int:
@@ -129,17 +161,12 @@ def main() -> None:
     database_url = scratch_database()
     rows: list[tuple[str, dict[str, float]]] = []
     bare_port, app_port = free_port(), free_port()
-    granian = [sys.executable, "-m", "granian", "--interface", "asgi", "--workers",
-               str(opts.workers), "--no-ws", "--log-level", "warning"]
-    with serving([*granian, "--port", str(bare_port), "tests.bench:bare_app"], {}, bare_port) \
-            as bare_base:
-        rows.append(("bare Litestar GET /bare", wrk(f"{bare_base}/bare", opts.seconds,
-                                                    opts.connections, {})))
     env = {"DATABASE_URL": database_url, "TOKEN_SIGNING_KEY": generate_secret_paserk(),
            "RATE_LIMIT_ANON": "100000000/minute", "RATE_LIMIT_USER": "100000000/minute",
            "RATE_LIMIT_ADMIN": "100000000/minute", "DB_POOL_MAX": "16"}
-    with serving([sys.executable, "-m", "shared", "serve", "--port", str(app_port),
-                  "--workers", str(opts.workers)], env, app_port) as base:
+    rampart = [sys.executable, "-m", "shared", "serve", "--port", str(app_port), "--workers",
+               str(opts.workers)]
+    with serving(rampart, env, app_port) as base:
         found = seed(base, database_url)
         auth = {"Authorization": f"Bearer {found['token']}"}
         targets = [("GET /v1/users/me", f"{base}/v1/users/me", auth)]
@@ -149,8 +176,19 @@ def main() -> None:
                 ("GET /v1/products?limit=20", f"{base}/v1/products?limit=20", {}),
                 ("GET /v1/inventory/{id}", f"{base}/v1/inventory/{found['product_id']}", {}),
             ]
-        for name, url, headers in targets:
-            rows.append((name, wrk(url, opts.seconds, opts.connections, headers)))
+        measured = [(name, wrk(url, opts.seconds, opts.connections, headers))
+                    for name, url, headers in targets]
+    granian = [sys.executable, "-m", "granian", "--interface", "asgi", "--workers",
+               str(opts.workers), "--no-ws", "--log-level", "warning"]
+    with serving([*granian, "--port", str(bare_port), "tests.bench:bare_app"],
+                 {"BENCH_DATABASE_URL": database_url}, bare_port) as bare_base:
+        rows.append(("bare Litestar GET /bare", wrk(f"{bare_base}/bare", opts.seconds,
+                                                    opts.connections, {})))
+        if "product_id" in found:
+            rows.append(("bare Litestar + one psycopg query", wrk(
+                f"{bare_base}/bare-db/{found['product_id']}", opts.seconds, opts.connections,
+                {})))
+    rows += measured
     bare_rps = rows[0][1]["rps"]
     print(f"\nwrk -t2 -c{opts.connections} -d{opts.seconds}s, granian {opts.workers} workers, "
           f"{os.cpu_count()} cores shared with wrk and PostgreSQL\n")

@@ -246,6 +246,30 @@ async def eventually(check: Callable[[], Any], *, timeout: float = 5.0,
         await asyncio.sleep(interval)
 
 
+async def page_through(client: httpx.AsyncClient, path: str, params: dict[str, Any],
+                       headers: dict[str, str] | None = None) -> tuple[list[str], int]:
+    """Follow `next_cursor` to the end of a list; return every item id and the page count.
+
+    Asserts the paging contract on the way: 200 each time, `Link: rel="next"` exactly when
+    there is a next page.
+    """
+    seen: list[str] = []
+    cursor, pages = None, 0
+    while True:
+        response = await client.get(path, headers=headers,
+                                    params=params | ({"cursor": cursor} if cursor else {}))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        seen += [item["id"] for item in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            assert "link" not in response.headers
+            return seen, pages
+        link = response.headers["link"]
+        assert link.startswith(f"<{path}?") and link.endswith('>; rel="next"'), link
+
+
 def problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
     """Assert a response is an RFC 9457 problem of this status and type; return its body."""
     assert response.status_code == status, response.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid_utils.compat import uuid7
 
-from tests.fixtures import problem
+from tests.fixtures import page_through, problem
 
 
 async def seed_products(db_conn, n: int, category: str = "tea", start: int = 0) -> list[str]:
@@ -18,26 +18,9 @@ async def seed_products(db_conn, n: int, category: str = "tea", start: int = 0) 
     return [str(i) for i in ids]
 
 
-async def page_through(client, params: dict[str, str | int]) -> tuple[list[str], int]:
-    seen, cursor, pages = [], None, 0
-    while True:
-        response = await client.get("/v1/products",
-                                    params=params | ({"cursor": cursor} if cursor else {}))
-        assert response.status_code == 200, response.text
-        body = response.json()
-        seen += [p["id"] for p in body["items"]]
-        pages += 1
-        cursor = body["next_cursor"]
-        if cursor is None:
-            assert "link" not in response.headers
-            return seen, pages
-        link = response.headers["link"]
-        assert link.startswith("</v1/products?") and link.endswith('>; rel="next"')
-
-
 async def test_ten_thousand_products_page_out_each_exactly_once(client, db_conn) -> None:
     ids = await seed_products(db_conn, 10_000)
-    seen, pages = await page_through(client, {"limit": 100})
+    seen, pages = await page_through(client, "/v1/products", {"limit": 100})
     assert pages == 100
     assert len(seen) == len(set(seen)) == 10_000
     assert seen == ids[::-1]  # newest first
@@ -46,7 +29,7 @@ async def test_ten_thousand_products_page_out_each_exactly_once(client, db_conn)
 async def test_the_category_filter_pages_only_that_category(client, db_conn) -> None:
     tea = await seed_products(db_conn, 25, "tea")
     await seed_products(db_conn, 30, "coffee", start=100)
-    seen, pages = await page_through(client, {"limit": 10, "category": "tea"})
+    seen, pages = await page_through(client, "/v1/products", {"limit": 10, "category": "tea"})
     assert pages == 3 and seen == tea[::-1]
     first = (await client.get("/v1/products")).json()
     assert len(first["items"]) == 20 and first["next_cursor"]  # the default limit

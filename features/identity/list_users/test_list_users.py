@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from uuid_utils.compat import uuid7
 
-from tests.fixtures import problem
+from tests.fixtures import page_through, problem
 
 
 async def seed_users(db_conn, n: int) -> list[str]:
@@ -22,19 +22,7 @@ async def seed_users(db_conn, n: int) -> list[str]:
 async def test_pages_through_every_user_once_newest_first(client, api, db_conn) -> None:
     admin = await api.admin_headers()
     await seed_users(db_conn, 45)
-    seen, cursor, pages = [], None, 0
-    while True:
-        params = {"limit": 10} | ({"cursor": cursor} if cursor else {})
-        response = await client.get("/v1/users", params=params, headers=admin)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        seen += [u["id"] for u in body["items"]]
-        pages += 1
-        cursor = body["next_cursor"]
-        if cursor is None:
-            assert "link" not in response.headers
-            break
-        assert response.headers["link"].endswith('; rel="next"')
+    seen, pages = await page_through(client, "/v1/users", {"limit": 10}, headers=admin)
     assert pages == 5 and len(seen) == len(set(seen)) == 46  # 45 seeded + the admin
     assert seen == sorted(seen, reverse=True)
 

@@ -6,7 +6,8 @@ Connections run in autocommit mode, so a single-statement read is one round trip
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -14,6 +15,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from shared.db.batching import BatchedRead
 from shared.logging.tracing import TracedCursor
 
 Tx = AsyncConnection[dict[str, Any]]
@@ -35,6 +37,7 @@ class Database:
             name="rampart",
             timeout=10,
         )
+        self._batched: dict[str, BatchedRead] = {}
 
     async def open(self) -> None:
         await self.pool.open(wait=True, timeout=15)
@@ -53,6 +56,20 @@ class Database:
         """One transaction: commits when the block ends, rolls back if it raises."""
         async with self.pool.connection() as conn, conn.transaction():
             yield conn
+
+    async def fetch_by_key(self, query: str, key: Hashable, *,
+                           column: str = "id") -> dict[str, Any] | None:
+        """The row whose `column` equals `key`, or None.
+
+        `query` selects `... WHERE <column> = ANY(%s)`: concurrent calls with the same query
+        share one statement and one round trip (shared/db/batching.py).
+        """
+        read = self._batched.get(query)
+        if read is None:
+            table = re.search(r"\bFROM\s+([\w.]+)", query, re.I)
+            read = self._batched[query] = BatchedRead(
+                self.connection, query, column, name=table[1] if table else "query")
+        return await read.get(key)
 
     def stats(self) -> dict[str, int]:
         return self.pool.get_stats()

@@ -31,8 +31,7 @@ from shared.http.schema import problems
 async def get_product(product_id: FromPath[UUID], db: Db,
                       if_none_match: IfNoneMatch = None) -> Response[Product]:
     """One product."""
-    async with db.connection() as conn:
-        row = await sql.get_product(conn, product_id)
+    row = await sql.get_product(db, product_id)
     if row is None:
         raise not_found("No such product.")
     if not_modified(if_none_match, row["version"]):

@@ -4,11 +4,11 @@ from typing import Any
 from uuid import UUID
 
 from features.catalog.schema import PRODUCT_COLUMNS
-from shared.db import Tx
+from shared.db import Database
 
-GET_PRODUCT = f"SELECT {PRODUCT_COLUMNS} FROM catalog.products WHERE id = %s"
+# ANY(%s): reads of products that arrive together share one statement (shared/db/batching.py).
+GET_PRODUCTS = f"SELECT {PRODUCT_COLUMNS} FROM catalog.products WHERE id = ANY(%s)"
 
 
-async def get_product(conn: Tx, product_id: UUID) -> dict[str, Any] | None:
-    cur = await conn.execute(GET_PRODUCT, (product_id,))
-    return await cur.fetchone()
+async def get_product(db: Database, product_id: UUID) -> dict[str, Any] | None:
+    return await db.fetch_by_key(GET_PRODUCTS, product_id)

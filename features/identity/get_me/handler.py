@@ -15,8 +15,7 @@ from shared.http.schema import problems
 @get("/v1/users/me", operation_id="getMe", tags=["identity"], responses=problems(401, 404))
 async def get_me(db: Db, principal: Caller) -> User:
     """The authenticated user."""
-    async with db.connection() as conn:
-        row = await sql.get_user(conn, principal.user_id)
+    row = await sql.get_user(db, principal.user_id)
     if row is None:  # the account was deleted after the token was issued
         raise not_found("Your account no longer exists.")
     return msgspec.convert(row, User)

@@ -4,11 +4,11 @@ from typing import Any
 from uuid import UUID
 
 from features.identity.schema import USER_COLUMNS
-from shared.db import Tx
+from shared.db import Database
 
-GET_USER = f"SELECT {USER_COLUMNS} FROM identity.users WHERE id = %s"
+# ANY(%s): reads of users that arrive together share one statement (shared/db/batching.py).
+GET_USERS = f"SELECT {USER_COLUMNS} FROM identity.users WHERE id = ANY(%s)"
 
 
-async def get_user(conn: Tx, user_id: UUID) -> dict[str, Any] | None:
-    cur = await conn.execute(GET_USER, (user_id,))
-    return await cur.fetchone()
+async def get_user(db: Database, user_id: UUID) -> dict[str, Any] | None:
+    return await db.fetch_by_key(GET_USERS, user_id)

@@ -24,8 +24,7 @@ async def get_user(user_id: FromPath[UUID], db: Db, principal: Caller) -> User:
     """One user: yourself, or anyone if you are an admin."""
     if user_id != principal.user_id and not principal.is_admin:
         raise not_found("No such user.")
-    async with db.connection() as conn:
-        row = await sql.get_user(conn, user_id)
+    row = await sql.get_user(db, user_id)
     if row is None:
         raise not_found("No such user.")
     return msgspec.convert(row, User)

@@ -22,8 +22,7 @@ from shared.http.schema import problems
      tags=["inventory"], responses=problems(404))
 async def get_stock_level(product_id: FromPath[UUID], db: Db) -> StockLevel:
     """The stock level of one product."""
-    async with db.connection() as conn:
-        row = await sql.get_stock_level(conn, product_id)
+    row = await sql.get_stock_level(db, product_id)
     if row is None:
         raise not_found("Inventory does not know this product (yet).")
     return StockLevel.from_row(row)

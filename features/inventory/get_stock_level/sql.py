@@ -4,11 +4,12 @@ from typing import Any
 from uuid import UUID
 
 from features.inventory.schema import STOCK_COLUMNS
-from shared.db import Tx
+from shared.db import Database
 
-GET_STOCK_LEVEL = f"SELECT {STOCK_COLUMNS} FROM inventory.stock_levels WHERE product_id = %s"
+# ANY(%s): reads that arrive together share one statement (shared/db/batching.py).
+GET_STOCK_LEVELS = (f"SELECT {STOCK_COLUMNS} FROM inventory.stock_levels"
+                    " WHERE product_id = ANY(%s)")
 
 
-async def get_stock_level(conn: Tx, product_id: UUID) -> dict[str, Any] | None:
-    cur = await conn.execute(GET_STOCK_LEVEL, (product_id,))
-    return await cur.fetchone()
+async def get_stock_level(db: Database, product_id: UUID) -> dict[str, Any] | None:
+    return await db.fetch_by_key(GET_STOCK_LEVELS, product_id, column="product_id")

@@ -53,6 +53,14 @@ async def test_metrics_expose_request_and_pool_figures(client) -> None:
     assert "db_pool_connections" in text
 
 
+async def test_unknown_methods_share_one_metrics_label(client) -> None:
+    for method in ("BREW", "WHEN", "X-INVENT"):  # a client must not be able to add series
+        await client.request(method, "/health/live")
+    text = (await client.get("/metrics")).text
+    assert 'http_requests_total{method="_OTHER"' in text
+    assert "BREW" not in text and "X-INVENT" not in text
+
+
 async def test_not_ready_once_shutdown_has_begun(client, app) -> None:
     app.state.shutting_down = True  # what the lifespan sets first when SIGTERM arrives
     ready = await client.get("/health/ready")

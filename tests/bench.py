@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, contextmanager
@@ -110,11 +111,21 @@ def serving(args: list[str], env: dict[str, str], port: int):
         process.wait(timeout=30)
 
 
-def wrk(url: str, seconds: int, connections: int, headers: dict[str, str]) -> dict[str, float]:
+def wrk(url: str, seconds: int, connections: int, headers: dict[str, str],
+        paths: list[str] | None = None) -> dict[str, float]:
+    """wrk against `url`, or round-robin over `paths` on its host when given."""
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     for key, value in headers.items():
         cmd += ["-H", f"{key}: {value}"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        if paths:
+            listed = ", ".join(f'"{p}"' for p in paths)
+            script.write(f"local paths = {{{listed}}}\nlocal i = 0\n"
+                         "request = function()\n  i = i % #paths + 1\n"
+                         "  return wrk.format(nil, paths[i])\nend\n")
+            script.flush()
+            cmd += ["-s", script.name]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
     def latency(pct: str) -> float:
@@ -140,7 +151,7 @@ def seed(base: str, database_url: str) -> dict[str, str]:
             "email": "bench@example.com", "password": "bench password"}).json()["access_token"]
         admin = client.post("/v1/auth/token", json={
             "email": "admin@example.com", "password": "bench password"}).json()["access_token"]
-        found = {"token": token}
+        found: dict[str, Any] = {"token": token, "product_ids": []}
         for i in range(50):
             created = client.post("/v1/products", headers={
                 "Authorization": f"Bearer {admin}", "Idempotency-Key": f"bench-{i}"}, json={
@@ -149,6 +160,7 @@ def seed(base: str, database_url: str) -> dict[str, str]:
             if created.status_code != 201:
                 break
             found["product_id"] = created.json()["id"]
+            found["product_ids"].append(found["product_id"])
         return found
 
 
@@ -169,22 +181,27 @@ def main() -> None:
     with serving(rampart, env, app_port) as base:
         found = seed(base, database_url)
         auth = {"Authorization": f"Bearer {found['token']}"}
-        targets = [("GET /v1/users/me", f"{base}/v1/users/me", auth)]
-        if "product_id" in found:
+        targets: list[tuple[str, str, dict[str, str], list[str] | None]] = [
+            ("GET /v1/users/me", f"{base}/v1/users/me", auth, None)]
+        ids = found["product_ids"]
+        if ids:
             targets += [
-                ("GET /v1/products/{id}", f"{base}/v1/products/{found['product_id']}", {}),
-                ("GET /v1/products?limit=20", f"{base}/v1/products?limit=20", {}),
-                ("GET /v1/inventory/{id}", f"{base}/v1/inventory/{found['product_id']}", {}),
+                ("GET /v1/products/{id}, one id", f"{base}/v1/products/{ids[0]}", {}, None),
+                (f"GET /v1/products/{{id}}, {len(ids)} ids in turn", base, {},
+                 [f"/v1/products/{i}" for i in ids]),
+                ("GET /v1/products?limit=20", f"{base}/v1/products?limit=20", {}, None),
+                (f"GET /v1/inventory/{{id}}, {len(ids)} ids in turn", base, {},
+                 [f"/v1/inventory/{i}" for i in ids]),
             ]
-        measured = [(name, wrk(url, opts.seconds, opts.connections, headers))
-                    for name, url, headers in targets]
+        measured = [(name, wrk(url, opts.seconds, opts.connections, headers, paths))
+                    for name, url, headers, paths in targets]
     granian = [sys.executable, "-m", "granian", "--interface", "asgi", "--workers",
                str(opts.workers), "--no-ws", "--log-level", "warning"]
     with serving([*granian, "--port", str(bare_port), "tests.bench:bare_app"],
                  {"BENCH_DATABASE_URL": database_url}, bare_port) as bare_base:
         rows.append(("bare Litestar GET /bare", wrk(f"{bare_base}/bare", opts.seconds,
                                                     opts.connections, {})))
-        if "product_id" in found:
+        if found["product_ids"]:
             rows.append(("bare Litestar + one psycopg query", wrk(
                 f"{bare_base}/bare-db/{found['product_id']}", opts.seconds, opts.connections,
                 {})))

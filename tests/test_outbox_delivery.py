@@ -130,6 +130,39 @@ async def test_a_handler_that_outlives_its_lease_is_rolled_back_and_retried(url:
     assert row["attempts"] == 2 and "longer than the lease" in row["last_error"]
 
 
+async def test_one_failure_in_a_group_leaves_the_rest_of_the_group_done_exactly_once(
+        url: str) -> None:
+    """Deliveries share a transaction in groups; a failing handler rolls its group back, the
+    group is rerun one delivery per transaction, and only the failing one is charged."""
+    failed: list[int] = []
+    effect = recorder()
+
+    async def handler(tick: SeenTick, tx: Tx) -> None:
+        await effect(tick, tx)
+        if tick.n == 3 and len(failed) < 2:  # in the group, then alone: then it recovers
+            failed.append(tick.n)
+            raise RuntimeError("flaky twice")
+
+    sub = subscription(handler)
+    register(sub)
+    await publish_ticks(url, [(uuid7(), n) for n in range(8)])  # 8 lanes: one group of 8
+    before = _sample("outbox_deliveries_total", subscriber=SUBSCRIBER, outcome="done")
+    async with running(url, [sub], relay_settings(outbox_concurrency=1,
+                                                  outbox_backoff_base_ms=10)):
+        await eventually(lambda: _states_are(url, {"done"}))
+    effects = await query(url, "SELECT n, count(*) AS times FROM public.test_effects"
+                               " GROUP BY n ORDER BY n")
+    assert effects == [{"n": n, "times": 1} for n in range(8)]
+    rows = await query(url, "SELECT e.payload->>'n' AS n, d.attempts, d.last_error"
+                            " FROM kernel.outbox_deliveries d"
+                            " JOIN kernel.outbox_events e ON e.id = d.event_id ORDER BY 1")
+    assert [(r["n"], r["attempts"]) for r in rows] == [(str(n), 2 if n == 3 else 1)
+                                                       for n in range(8)]
+    assert "flaky twice" in rows[3]["last_error"] and rows[0]["last_error"] is None
+    after = _sample("outbox_deliveries_total", subscriber=SUBSCRIBER, outcome="done")
+    assert after - before == 8
+
+
 async def test_stop_finishes_the_current_delivery_and_hands_back_the_rest(url: str) -> None:
     started = asyncio.Event()
     sub = subscription(recorder(sleep=0.3, then=lambda _: started.set()))

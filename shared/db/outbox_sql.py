@@ -45,13 +45,14 @@ SELECT c.id, c.event_id, c.subscriber, c.attempts, e.type, e.payload::text AS pa
 FROM claimed c JOIN kernel.outbox_events e ON e.id = c.event_id
 ORDER BY c.seq"""
 
-# Runs first in the handler's transaction: it checks the lease is still ours and row-locks
-# the delivery, so no other relay can claim it while the handler runs, however long that is.
-# The mark commits with the handler's effects, or rolls back with them.
+# The mark commits with the handler's effects, or rolls back with them, and marks only
+# deliveries whose lease is still ours. Alone, it runs first in the handler's transaction and
+# row-locks the delivery, so no other relay can claim it while the handler runs, however long
+# that is. For a group of deliveries in one transaction it runs last (shared/db/relay.py).
 ACK = """
 UPDATE kernel.outbox_deliveries
 SET state = 'done', done_at = now(), lease_token = NULL, lease_expires_at = NULL
-WHERE id = %s AND lease_token = %s AND state = 'pending'"""
+WHERE id = ANY(%s) AND lease_token = %s AND state = 'pending'"""
 
 FAIL = """
 UPDATE kernel.outbox_deliveries

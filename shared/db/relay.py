@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +24,7 @@ from uuid import UUID, uuid4
 import msgspec
 import psycopg
 import structlog
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import Span, SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from psycopg import AsyncCursor
 
@@ -134,31 +134,94 @@ class Relay:
 
     async def _deliver_batch(self, batch: list[Claimed], token: UUID) -> None:
         # A batch holds at most one delivery per lane (see the claim), so its deliveries may
-        # run side by side without breaking any lane's order.
-        limit = asyncio.Semaphore(self.settings.outbox_concurrency)
+        # run side by side without breaking any lane's order. They run as up to
+        # `outbox_concurrency` groups at once, each group in one transaction: one commit for
+        # many deliveries instead of one each. A group in which anything fails is rolled back
+        # whole and its deliveries run again one transaction each, so the failure is recorded
+        # against its own delivery and every other one still takes effect exactly once.
+        width = max(1, min(self.settings.outbox_concurrency, len(batch)))
         unstarted: list[UUID] = []
 
-        async def one(delivery: Claimed) -> None:
-            async with limit:
+        async def run(group: list[Claimed]) -> None:
+            if len(group) > 1 and not self._stopping:
+                left = await self._deliver_together(group, token)
+                if left is not None:  # the group took effect, up to a stop
+                    unstarted.extend(d.id for d in left)
+                    return
+            for delivery in group:
                 if self._stopping:
                     unstarted.append(delivery.id)
-                    return
+                    continue
                 try:
                     await self._deliver(delivery, token)
                 except Exception:  # could not even record the failure: the lease will expire
                     log.exception("outbox_delivery_error", delivery_id=str(delivery.id))
 
-        await asyncio.gather(*(one(d) for d in batch))
+        await asyncio.gather(*(run(batch[i::width]) for i in range(width)))
         if unstarted:
             async with self.db.connection() as conn:
                 await _untraced(conn, sql.RELEASE, (unstarted, token))
 
+    async def _deliver_together(self, group: list[Claimed],
+                                token: UUID) -> list[Claimed] | None:
+        """The deliveries of `group` in one transaction, until done or the relay stops: returns
+        those not started, or None when anything failed and all of it was rolled back.
+
+        The deliveries are marked done last, guarded by the lease token: a relay that took one
+        over after our lease expired makes the mark miss, and the whole group rolls back. Half
+        a lease is the group's budget, so the one-by-one rerun still fits in the other half.
+        """
+        seconds: list[float] = []
+        try:
+            async with asyncio.timeout(self.settings.outbox_lease_seconds / 2), \
+                    self.db.transaction() as tx:
+                for delivery in group:
+                    if self._stopping:
+                        break
+                    started = time.perf_counter()
+                    with self._handling(delivery):
+                        await self._handle(delivery, tx)
+                    seconds.append(time.perf_counter() - started)
+                await _acknowledge(tx, [d.id for d in group[:len(seconds)]], token)
+        except Exception as exc:  # each delivery's own run records what fails there
+            log.info("outbox_group_rolled_back", deliveries=len(group), error=repr(exc)[:200])
+            return None
+        for delivery, took in zip(group, seconds, strict=False):
+            HANDLER_SECONDS.labels(delivery.subscriber).observe(took)
+            DELIVERIES.labels(delivery.subscriber, "done").inc()
+        return group[len(seconds):]
+
     async def _deliver(self, delivery: Claimed, token: UUID) -> None:
+        started = time.perf_counter()
+        with self._handling(delivery) as span:
+            try:
+                # A handler gets one lease to finish: a hung one must not hold its connection,
+                # its row lock and its lane forever. It is rolled back and retried instead.
+                async with asyncio.timeout(self.settings.outbox_lease_seconds), \
+                        self.db.transaction() as tx:
+                    await _acknowledge(tx, [delivery.id], token)
+                    await self._handle(delivery, tx)
+                outcome = "done"
+            except _LeaseLost:
+                outcome = "lost"
+            except Exception as exc:
+                span.record_exception(exc)
+                span.set_status(StatusCode.ERROR)
+                outcome = await self._fail(delivery, token, exc)
+        HANDLER_SECONDS.labels(delivery.subscriber).observe(time.perf_counter() - started)
+        DELIVERIES.labels(delivery.subscriber, outcome).inc()
+
+    async def _handle(self, delivery: Claimed, tx: Tx) -> None:
         sub = self.subscriptions[delivery.subscriber]
-        # The handler's span continues the trace of the request that published the event.
+        payload = msgspec.json.decode(delivery.payload, type=sub.payload_type)
+        await sub.handler(payload, tx)
+
+    @contextlib.contextmanager
+    def _handling(self, delivery: Claimed) -> Iterator[Span]:
+        """The handler's span, continuing the trace of the request that published the event,
+        and the event's ids on every log line the handler writes."""
         parent = _PROPAGATOR.extract({"traceparent": delivery.traceparent}
                                      if delivery.traceparent else {})
-        started = time.perf_counter()
         with tracer.start_as_current_span(
             f"{delivery.type} process", context=parent, kind=SpanKind.CONSUMER, attributes={
                 "messaging.system": "rampart.outbox", "messaging.operation.type": "process",
@@ -170,23 +233,7 @@ class Relay:
         ) as span, structlog.contextvars.bound_contextvars(
             event_id=str(delivery.event_id), subscriber=delivery.subscriber,
         ):
-            try:
-                # A handler gets one lease to finish: a hung one must not hold its connection,
-                # its row lock and its lane forever. It is rolled back and retried instead.
-                async with asyncio.timeout(self.settings.outbox_lease_seconds), \
-                        self.db.transaction() as tx:
-                    await _acknowledge(tx, delivery.id, token)
-                    payload = msgspec.json.decode(delivery.payload, type=sub.payload_type)
-                    await sub.handler(payload, tx)
-                outcome = "done"
-            except _LeaseLost:
-                outcome = "lost"
-            except Exception as exc:
-                span.record_exception(exc)
-                span.set_status(StatusCode.ERROR)
-                outcome = await self._fail(delivery, token, exc)
-        HANDLER_SECONDS.labels(delivery.subscriber).observe(time.perf_counter() - started)
-        DELIVERIES.labels(delivery.subscriber, outcome).inc()
+            yield span
 
     async def _fail(self, delivery: Claimed, token: UUID, exc: Exception) -> str:
         dead = delivery.attempts >= self.settings.outbox_max_attempts
@@ -269,10 +316,10 @@ class Relay:
         return purged
 
 
-async def _acknowledge(tx: Tx, delivery_id: UUID, token: UUID) -> None:
+async def _acknowledge(tx: Tx, delivery_ids: list[UUID], token: UUID) -> None:
     async with AsyncCursor(tx) as cur:  # bookkeeping: the handler's own statements are traced
-        await cur.execute(sql.ACK, (delivery_id, token))
-        if cur.rowcount != 1:
+        await cur.execute(sql.ACK, (delivery_ids, token))
+        if cur.rowcount != len(delivery_ids):
             raise _LeaseLost
 
 

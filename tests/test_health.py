@@ -66,3 +66,21 @@ async def test_not_ready_once_shutdown_has_begun(client, app) -> None:
     ready = await client.get("/health/ready")
     assert ready.status_code == 503
     assert ready.json()["checks"]["process:shutdown"][0]["status"] == "fail"
+
+
+async def test_a_read_while_the_database_is_gone_is_a_503_to_retry(client, pg_server_url,
+                                                                   database_url) -> None:
+    name = urlsplit(database_url).path.lstrip("/")
+    assert (await client.get("/health/ready")).status_code == 200  # the pool holds connections
+    async with await psycopg.AsyncConnection.connect(pg_server_url, autocommit=True) as admin:
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                            " WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+    response = await client.get("/v1/products/01900000-0000-7000-8000-000000000000")
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "2"
+    body = response.json()
+    assert body["type"].endswith("/service-unavailable") and body["status"] == 503
+    assert "terminat" not in response.text.lower() and "psycopg" not in response.text
+    later = await client.get("/v1/products/01900000-0000-7000-8000-000000000000")
+    assert later.status_code == 404  # one failure made the pool test and replace the rest

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -38,6 +39,7 @@ class Database:
             timeout=10,
         )
         self._batched: dict[str, BatchedRead] = {}
+        self._checking = False
 
     async def open(self) -> None:
         await self.pool.open(wait=True, timeout=15)
@@ -49,13 +51,33 @@ class Database:
     async def connection(self) -> AsyncIterator[Tx]:
         """A pooled connection in autocommit mode: for reads."""
         async with self.pool.connection() as conn:
-            yield conn
+            try:
+                yield conn
+            except psycopg.OperationalError:
+                await self._after_failure(conn)
+                raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """One transaction: commits when the block ends, rolls back if it raises."""
-        async with self.pool.connection() as conn, conn.transaction():
-            yield conn
+        async with self.pool.connection() as conn:
+            try:
+                async with conn.transaction():
+                    yield conn
+            except psycopg.OperationalError:
+                await self._after_failure(conn)
+                raise
+
+    async def _after_failure(self, conn: Tx) -> None:
+        """A connection that broke (the server restarted, failed over, or killed it) means its
+        idle siblings are most likely dead too: test them all now, so one request fails per
+        process rather than one per pooled connection. Checkouts stay free of a test query."""
+        if conn.broken and not self._checking:
+            self._checking = True
+            try:
+                await self.pool.check()
+            finally:
+                self._checking = False
 
     async def fetch_by_key(self, query: str, key: Hashable, *,
                            column: str = "id") -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -110,6 +111,22 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
         title="Internal Server Error"))
 
 
+# Seconds a client should wait before retrying while the database is unavailable.
+DATABASE_RETRY_AFTER = 2
+
+
+def handle_database_unavailable(request: Request[Any, Any, Any],
+                                exc: psycopg.OperationalError) -> Response[Any]:
+    """The database did not answer: down, restarting, unreachable, no pooled connection in
+    time (psycopg_pool's PoolTimeout), or the transaction was rolled back by a deadlock or a
+    serialization failure. The request may simply be retried: 503 with Retry-After, and
+    nothing about the cause, which goes to the log."""
+    log.warning("database_unavailable", error=type(exc).__name__, path=request.url.path)
+    return problem_response(request, Problem(
+        503, "The service is briefly unavailable; retry after the indicated time.",
+        title="Service Unavailable", headers={"Retry-After": str(DATABASE_RETRY_AFTER)}))
+
+
 # Body errors come as a path ("items[0].quantity", "" or "data" for the root) and a message;
 # "unknown field `x`" / "missing required field `x`" name the member the pointer ends at.
 _FIELD = re.compile(r"(?:unknown|missing required) field `([^`]*)`")
@@ -147,5 +164,6 @@ def _validation_problem(exc: HTTPException) -> Problem:
 EXCEPTION_HANDLERS = {
     Problem: handle_problem,
     HTTPException: handle_http_exception,
+    psycopg.OperationalError: handle_database_unavailable,
     Exception: handle_unexpected,
 }

@@ -123,6 +123,11 @@ def worker(obj: Context) -> None:
     setup_tracing("rampart-worker")
     subscriptions = [s for m in discover() for s in m.subscriptions]
 
+    if obj.settings.worker_metrics_port:  # the relay's outbox metrics, for Prometheus
+        from prometheus_client import start_http_server
+
+        start_http_server(obj.settings.worker_metrics_port, addr=obj.settings.host)
+
     async def run() -> None:
         db = Database(obj.database_url, min_size=1, max_size=obj.settings.db_pool_max)
         await db.open()

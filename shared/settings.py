@@ -69,6 +69,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_batch_size: int = 100
     outbox_concurrency: int = 8
     outbox_retention_hours: int = 168
+    # `rampart worker` serves its Prometheus metrics on HOST at this port (0: not at all).
+    worker_metrics_port: int = 9464
     db_pool_min: int = 2
     db_pool_max: int = 16
     smtp_url: str | None = None
@@ -82,7 +84,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 _INT_FIELDS = {"port", "workers", "access_token_ttl", "refresh_token_ttl",
                "outbox_max_attempts", "db_pool_min", "db_pool_max", "outbox_lease_seconds",
                "outbox_poll_ms", "outbox_backoff_base_ms", "outbox_backoff_max_ms",
-               "outbox_batch_size", "outbox_concurrency", "outbox_retention_hours"}
+               "outbox_batch_size", "outbox_concurrency", "outbox_retention_hours",
+               "worker_metrics_port"}
 _BOOL_FIELDS = {"relay_enabled", "trusted_proxies"}
 _RATE_FIELDS = {"rate_limit_anon", "rate_limit_user", "rate_limit_admin", "rate_limit_login"}
 
@@ -120,6 +123,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 def _check(settings: Settings) -> Settings:
     if not 1 <= settings.port <= 65535:
         raise SettingsError(f"PORT={settings.port} must be between 1 and 65535")
+    if settings.worker_metrics_port > 65535:
+        raise SettingsError(f"WORKER_METRICS_PORT={settings.worker_metrics_port} must be "
+                            "between 0 (off) and 65535")
     if settings.workers < 1:
         raise SettingsError("WORKERS must be at least 1")
     if settings.db_pool_min < 1 or settings.db_pool_max < settings.db_pool_min:

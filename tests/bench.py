@@ -14,7 +14,6 @@ import argparse
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from psycopg_pool import AsyncConnectionPool
 from shared.auth.tokens import generate_secret_paserk
 from shared.db import migrations
 from shared.settings import DATA_DIR
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,12 +72,6 @@ async def _bare_pool(_: Litestar) -> AsyncIterator[None]:
 
 
 bare_app = Litestar([bare, bare_db], lifespan=[_bare_pool])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def scratch_database() -> str:

@@ -37,7 +37,7 @@ from shared.db import migrations
 from shared.db.events import publish
 from shared.db.pool import Database
 from shared.settings import DATA_DIR
-from tests.fixtures import eventually
+from tests.helpers import eventually
 from tests.outbox_support import (
     EFFECTS_DDL,
     Tick,

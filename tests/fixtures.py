@@ -16,7 +16,7 @@ import os
 import queue
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
@@ -32,6 +32,9 @@ from shared.auth.principal import Principal
 from shared.auth.tokens import generate_secret_paserk
 from shared.db import migrations
 from shared.settings import DATA_DIR, Settings, load_settings
+from tests.helpers import eventually, free_port
+
+__all__ = ["eventually", "free_port"]  # tests import them from here too
 
 TEST_SIGNING_KEY = generate_secret_paserk()
 # Tests look at spans (DB statements, event handlers), so record them as an exporter would;
@@ -229,21 +232,6 @@ async def db_conn(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[An
     async with await psycopg.AsyncConnection.connect(
             database_url, autocommit=True, row_factory=dict_row) as conn:
         yield conn
-
-
-async def eventually(check: Callable[[], Any], *, timeout: float = 5.0,
-                     interval: float = 0.02) -> Any:
-    """Poll `check` (sync or async) until it returns something truthy; fail after `timeout`."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
 
 
 async def page_through(client: httpx.AsyncClient, path: str, params: dict[str, Any],

@@ -9,10 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 from uuid_utils.compat import uuid7
 
 from shared.modules import discover
-from tests.fixtures import eventually
+from tests.fixtures import eventually, free_port
 from tests.outbox_support import query
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +34,9 @@ async def test_the_worker_claims_deliveries_and_stops_cleanly_on_sigterm(
             INSERT INTO kernel.outbox_deliveries (id, event_id, subscriber, aggregate_id, seq)
             SELECT %s, id, %s, aggregate_id, seq FROM kernel.outbox_events""",
                     (uuid7(), subscriptions[0].name))
-    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "ERROR"}
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "ERROR",
+           "WORKER_METRICS_PORT": str(port)}
     worker = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "shared", "worker", cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -41,6 +44,11 @@ async def test_the_worker_claims_deliveries_and_stops_cleanly_on_sigterm(
         await eventually(lambda: _connected(database_url), timeout=20)
         if subscriptions:
             await eventually(lambda: _tried(database_url), timeout=20)
+        async with httpx.AsyncClient() as http:  # its outbox metrics, for Prometheus
+            metrics = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        assert "outbox_backlog" in metrics and "outbox_oldest_due_age_seconds" in metrics
+        if subscriptions:
+            assert "outbox_deliveries_total{" in metrics
         worker.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(worker.wait(), timeout=20) == 0
     finally:

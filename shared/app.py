@@ -117,6 +117,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         pool_watch.cancel()
         await asyncio.gather(pool_watch, return_exceptions=True)
         await state.db.close()
+        gc.unfreeze()  # a process that builds apps again (the tests) can collect this one
 
 
 async def _watch_pool(db: Database) -> None:

@@ -123,10 +123,16 @@ def worker(obj: Context) -> None:
     setup_tracing("rampart-worker")
     subscriptions = [s for m in discover() for s in m.subscriptions]
 
-    if obj.settings.worker_metrics_port:  # the relay's outbox metrics, for Prometheus
+    port = obj.settings.worker_metrics_port
+    if port:  # the relay's outbox metrics, for Prometheus
         from prometheus_client import start_http_server
 
-        start_http_server(obj.settings.worker_metrics_port, addr=obj.settings.host)
+        try:
+            start_http_server(port, addr=obj.settings.host)
+        except OSError as exc:
+            raise click.ClickException(f"cannot serve metrics on {obj.settings.host}:{port} "
+                                       f"({exc.strerror}); set WORKER_METRICS_PORT to a free "
+                                       "port, or 0 for none") from None
 
     async def run() -> None:
         db = Database(obj.database_url, min_size=1, max_size=obj.settings.db_pool_max)

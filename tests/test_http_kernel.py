@@ -37,6 +37,20 @@ async def test_wrong_method_is_a_405_problem(client) -> None:
     assert "allow" in response.headers
 
 
+async def test_head_answers_what_get_would_without_the_body(client, api) -> None:
+    headers = await api.user_headers()
+    got = await client.get("/v1/users/me", headers=headers)
+    head = await client.head("/v1/users/me", headers=headers)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-length"] == got.headers["content-length"] != "0"
+    assert head.headers["x-request-id"] != got.headers["x-request-id"]
+    assert (await client.head("/v1/users/me")).status_code == 401  # no token: as GET would
+    refused = await client.head("/v1/auth/token")  # a POST-only route
+    assert refused.status_code == 405 and refused.content == b""
+    assert "POST" in refused.headers["allow"]
+
+
 async def test_unexpected_errors_are_a_bare_500(client) -> None:
     response = await client.get("/v1/test/boom")
     body = problem(response, 500, "internal-error")

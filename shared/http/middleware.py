@@ -3,7 +3,8 @@
 `RequestContext` wraps the whole application (outside routing), so 404s and 405s get the same
 treatment: the server span (continuing an incoming `traceparent`), an `X-Request-ID`, security
 headers, the span's `traceparent`, one JSON access-log line and the request metrics. It never
-reads bodies or auth headers, so they cannot reach a log line from here.
+reads bodies or auth headers, so they cannot reach a log line from here. A HEAD request is
+routed as the GET it asks about and answered without the body.
 
 Why not opentelemetry-instrumentation-asgi (Litestar's OpenTelemetryPlugin)? Measured here it
 cost ~0.2 ms of CPU per request (two dozen attributes, header scans, its own metrics): more than
@@ -62,6 +63,9 @@ class RequestContext:
             if forwarded:
                 state["client_ip"] = forwarded.split(",")[0].strip()
         method, path = scope["method"], scope["path"]
+        if method == "HEAD":  # answered as the GET would be, without its body (RFC 9110 9.3.2)
+            scope["method"] = "GET"
+            state["head"] = True
         carrier = {k.decode(): v.decode("latin-1") for k, v in scope["headers"]
                    if k in _TRACE_HEADERS}
         status = 500
@@ -81,6 +85,8 @@ class RequestContext:
                     if limits and not any(k == b"ratelimit-policy" for k, _ in headers):
                         headers.extend(limits)
                     headers.extend(added)
+                elif method == "HEAD":
+                    message = {**message, "body": b""}
                 await send(message)
 
             try:

@@ -95,7 +95,8 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         return problem_response(request, _validation_problem(exc))
     detail = {
         404: "No resource lives at this path.",
-        405: f"{request.method} is not allowed here.",
+        405: f"{'HEAD' if request.scope['state'].get('head') else request.method} is not "
+             "allowed here.",
         413: "The request body is larger than the 1 MiB limit.",
         415: "Send the request body as application/json.",
     }.get(status, str(exc.detail))

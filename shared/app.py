@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
 
 from shared.auth.middleware import Authenticate, RequireAuthentication
 from shared.auth.principal import current_principal
@@ -87,7 +88,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         ),
     )
     # The request envelope (server span, ids, logs, metrics) wraps routing, so it sees 404s too.
-    app.asgi_handler = RequestContext(app.asgi_handler, trust_forwarded=settings.trusted_proxies)
+    app.asgi_handler = RequestContext(
+        app.asgi_handler, trust_forwarded=settings.trusted_proxies,
+        methods={route.path_format: route.methods for route in app.routes
+                 if isinstance(route, HTTPRoute)})
     return app
 
 

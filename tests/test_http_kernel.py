@@ -8,6 +8,7 @@ import re
 import pytest
 from litestar import get
 from litestar.testing import AsyncTestClient
+from uuid_utils.compat import uuid7
 
 from shared.app import create_app
 from shared.modules import Module, discover
@@ -49,6 +50,19 @@ async def test_head_answers_what_get_would_without_the_body(client, api) -> None
     refused = await client.head("/v1/auth/token")  # a POST-only route
     assert refused.status_code == 405 and refused.content == b""
     assert "POST" in refused.headers["allow"]
+
+
+async def test_options_lists_every_method_of_a_path_without_a_token(client) -> None:
+    for path, allowed in (("/v1/products", "GET, HEAD, OPTIONS, POST"),
+                          (f"/v1/products/{uuid7()}", "GET, HEAD, OPTIONS, PATCH"),
+                          ("/v1/auth/token", "OPTIONS, POST"),
+                          ("/v1/users/me", "GET, HEAD, OPTIONS")):
+        response = await client.options(path)
+        assert response.status_code == 204, (path, response.text)
+        assert response.headers["allow"] == allowed, path
+    refused = await client.delete("/v1/products")
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "GET, HEAD, OPTIONS, POST"
 
 
 async def test_unexpected_errors_are_a_bare_500(client) -> None:

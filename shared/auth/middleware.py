@@ -42,8 +42,11 @@ class Authenticate(ASGIMiddleware):
 class RequireAuthentication(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
     exclude_opt_key = "public"
-    # The OpenAPI document and its viewers are public; Litestar builds those routes itself.
-    should_bypass_for_scope = staticmethod(lambda scope: scope["path"].startswith("/schema"))
+    # The OpenAPI document and its viewers are public, and so is OPTIONS, which only lists a
+    # path's methods (no slice declares an OPTIONS handler; Litestar answers it): Litestar
+    # builds those routes itself.
+    should_bypass_for_scope = staticmethod(
+        lambda scope: scope["path"].startswith("/schema") or scope["method"] == "OPTIONS")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if scope.get("user") is None:

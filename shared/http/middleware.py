@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -46,9 +47,13 @@ _TRACE_HEADERS = (b"traceparent", b"tracestate")
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, *, trust_forwarded: bool = False) -> None:
+    def __init__(self, app: ASGIApp, *, trust_forwarded: bool = False,
+                 methods: Mapping[str, Iterable[str]] | None = None) -> None:
         self.app = app
         self.trust_forwarded = trust_forwarded
+        # `Allow` for OPTIONS, by path template: Litestar's own answer lists only the methods
+        # of the first handler registered on a path.
+        self.allow = {path: _allow(verbs) for path, verbs in (methods or {}).items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,6 +90,8 @@ class RequestContext:
                     if limits and not any(k == b"ratelimit-policy" for k, _ in headers):
                         headers.extend(limits)
                     headers.extend(added)
+                    if method == "OPTIONS" or status == 405:
+                        _set_allow(headers, self.allow.get(scope.get("path_template", "")))
                 elif method == "HEAD":
                     message = {**message, "body": b""}
                 await send(message)
@@ -200,6 +207,20 @@ def replay_body(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replay
+
+
+def _allow(methods: Iterable[str]) -> bytes:
+    """An `Allow` value: HEAD goes with GET (the envelope answers it), OPTIONS with any path."""
+    verbs = {*methods, "OPTIONS"}
+    if "GET" in verbs:
+        verbs.add("HEAD")
+    return ", ".join(sorted(verbs)).encode()
+
+
+def _set_allow(headers: list[tuple[bytes, bytes]], value: bytes | None) -> None:
+    for i, (name, current) in enumerate(headers):
+        if name == b"allow":
+            headers[i] = (name, value or _allow(current.decode().replace(" ", "").split(",")))
 
 
 def _has_body(scope: Scope) -> bool:

@@ -21,16 +21,24 @@ from shared.db.pool import Tx
 
 @dataclass(frozen=True)
 class Subscription:
-    """`handler(payload, tx)` runs once per `event_type` event, in a transaction of its own.
+    """`handler(payload, tx)` runs for each `event_type` event, in a transaction that commits
+    its effects together with the delivery's acknowledgement (at least once, effect once).
 
     `payload_type` is the subscriber's own msgspec struct: it decodes only the fields it needs
     (tolerant reader). `name` identifies the subscriber in the outbox: keep it stable.
+
+    `shares_transaction=True` lets the relay run this handler's deliveries in one transaction
+    with others (one commit for many). Declare it only for a handler that does nothing but
+    short database writes: no publishing (its per-aggregate lock would be held until the group
+    commits), no calls outside the database (a failing group-mate reruns every handler of the
+    group), no long locks.
     """
 
     event_type: str
     name: str
     payload_type: type[msgspec.Struct]
     handler: Callable[[Any, Tx], Awaitable[None]]
+    shares_transaction: bool = False
 
 
 @dataclass(frozen=True)

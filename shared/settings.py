@@ -69,8 +69,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_batch_size: int = 100
     outbox_concurrency: int = 8
     outbox_retention_hours: int = 168
-    # `rampart worker` serves its Prometheus metrics on HOST at this port (0: not at all).
-    worker_metrics_port: int = 9464
+    # `rampart worker` serves its Prometheus metrics on HOST at this port; 0 (the default, so
+    # that several workers on one host need no configuration) serves none.
+    worker_metrics_port: int = 0
     db_pool_min: int = 2
     db_pool_max: int = 16
     smtp_url: str | None = None

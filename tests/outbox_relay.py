@@ -18,7 +18,8 @@ from tests.outbox_support import MODES, register, relay_settings, running, subsc
 
 
 async def main(url: str, mode: str) -> None:
-    sub = subscription(MODES[mode]())
+    # The test handlers only write to the database, so they may share transactions.
+    sub = subscription(MODES[mode](), shares_transaction=True)
     register(sub)
     overrides = {k: v for k, v in os.environ.items() if k.startswith("OUTBOX_")}
     async with running(url, [sub], relay_settings(**overrides)):

@@ -91,8 +91,10 @@ MODES: dict[str, Callable[[], Handler]] = {
 }
 
 
-def subscription(handler: Handler, name: str = SUBSCRIBER) -> Subscription:
-    return Subscription(Tick.type_name(), name, SeenTick, handler)
+def subscription(handler: Handler, name: str = SUBSCRIBER, *,
+                 shares_transaction: bool = False) -> Subscription:
+    return Subscription(Tick.type_name(), name, SeenTick, handler,
+                        shares_transaction=shares_transaction)
 
 
 def relay_settings(**overrides: Any) -> Settings:

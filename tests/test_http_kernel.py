@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 
+import psycopg
+import psycopg_pool
 import pytest
 from litestar import get
+from litestar.params import FromPath
 from litestar.testing import AsyncTestClient
 from uuid_utils.compat import uuid7
 
@@ -22,10 +25,21 @@ def boom() -> None:
     raise RuntimeError("SELECT secret FROM internals -- should never be shown")
 
 
+# A database error of each kind, by SQLSTATE, as a slice would see it raised.
+DB_ERRORS = {"deadlock": psycopg.errors.DeadlockDetected, "shutdown": psycopg.errors.AdminShutdown,
+             "disk-full": psycopg.errors.DiskFull, "timeout": psycopg.errors.QueryCanceled,
+             "pool": psycopg_pool.PoolTimeout}
+
+
+@get("/v1/test/db-error/{kind:str}", opt={"public": True}, sync_to_thread=False)
+def db_error(kind: FromPath[str]) -> None:
+    raise DB_ERRORS[kind]("couldn't: SELECT secret FROM internals")
+
+
 @pytest.fixture
 def app(settings, database_url):
     return create_app(settings, database_url=database_url,
-                      modules=[*discover(), Module(name="test", routes=[boom])])
+                      modules=[*discover(), Module(name="test", routes=[boom, db_error])])
 
 
 async def test_unknown_route_is_a_404_problem(client) -> None:
@@ -70,6 +84,17 @@ async def test_unexpected_errors_are_a_bare_500(client) -> None:
     body = problem(response, 500, "internal-error")
     assert "SELECT" not in response.text and "RuntimeError" not in response.text
     assert body["title"] == "Internal Server Error"
+
+
+@pytest.mark.parametrize(("kind", "status"), [("deadlock", 503), ("shutdown", 503),
+                                              ("pool", 503), ("disk-full", 500),
+                                              ("timeout", 500)])
+async def test_database_errors_worth_retrying_are_503_and_the_rest_500(client, kind,
+                                                                        status) -> None:
+    response = await client.get(f"/v1/test/db-error/{kind}")
+    problem(response, status, "service-unavailable" if status == 503 else "internal-error")
+    assert (response.headers.get("retry-after") == "2") == (status == 503)
+    assert "SELECT" not in response.text and "couldn't" not in response.text
 
 
 async def test_request_id_is_echoed_or_generated(client) -> None:

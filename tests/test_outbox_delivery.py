@@ -143,10 +143,11 @@ async def test_one_failure_in_a_group_leaves_the_rest_of_the_group_done_exactly_
             failed.append(tick.n)
             raise RuntimeError("flaky twice")
 
-    sub = subscription(handler)
+    sub = subscription(handler, shares_transaction=True)
     register(sub)
     await publish_ticks(url, [(uuid7(), n) for n in range(8)])  # 8 lanes: one group of 8
     before = _sample("outbox_deliveries_total", subscriber=SUBSCRIBER, outcome="done")
+    rolled_back = _sample("outbox_groups_rolled_back_total")
     async with running(url, [sub], relay_settings(outbox_concurrency=1,
                                                   outbox_backoff_base_ms=10)):
         await eventually(lambda: _states_are(url, {"done"}))
@@ -161,6 +162,24 @@ async def test_one_failure_in_a_group_leaves_the_rest_of_the_group_done_exactly_
     assert "flaky twice" in rows[3]["last_error"] and rows[0]["last_error"] is None
     after = _sample("outbox_deliveries_total", subscriber=SUBSCRIBER, outcome="done")
     assert after - before == 8
+    assert _sample("outbox_groups_rolled_back_total") - rolled_back == 1
+
+
+@pytest.mark.parametrize("shares", [False, True])
+async def test_only_subscribers_that_say_so_share_a_transaction(url: str, shares: bool) -> None:
+    transactions: list[int] = []
+
+    async def handler(tick: SeenTick, tx: Tx) -> None:
+        cur = await tx.execute("SELECT txid_current() AS id")
+        transactions.append((await cur.fetchone())["id"])
+
+    sub = subscription(handler, shares_transaction=shares)
+    register(sub)
+    await publish_ticks(url, [(uuid7(), n) for n in range(6)])  # 6 lanes, one claim
+    async with running(url, [sub], relay_settings(outbox_concurrency=1)):
+        await eventually(lambda: _states_are(url, {"done"}))
+    assert len(transactions) == 6
+    assert len(set(transactions)) == (1 if shares else 6)
 
 
 async def test_stop_finishes_the_current_delivery_and_hands_back_the_rest(url: str) -> None:

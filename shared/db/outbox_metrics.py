@@ -19,3 +19,5 @@ HANDLER_SECONDS = Histogram(
     ["subscriber"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+GROUPS_ROLLED_BACK = Counter("outbox_groups_rolled_back_total",
+                             "Groups of deliveries rolled back and rerun one by one")

@@ -60,11 +60,12 @@ SET state = %(state)s, next_attempt_at = now() + make_interval(secs => %(delay)s
     last_error = %(error)s, lease_token = NULL, lease_expires_at = NULL
 WHERE id = %(id)s AND lease_token = %(token)s"""
 
-# Claimed but never started (the relay is stopping): hand back at once, attempt not counted.
+# Claimed but not finished (the relay is stopping, or the lease ran out first): hand back at
+# once; the attempt is not counted (uncount = 1) unless the handler ran (uncount = 0).
 RELEASE = """
 UPDATE kernel.outbox_deliveries
-SET lease_token = NULL, lease_expires_at = NULL, attempts = attempts - 1
-WHERE id = ANY(%s) AND lease_token = %s"""
+SET lease_token = NULL, lease_expires_at = NULL, attempts = attempts - %(uncount)s
+WHERE id = ANY(%(ids)s) AND lease_token = %(token)s"""
 
 # How long the loop may sleep before a retry falls due (NOTIFY only announces new events).
 NEXT_DUE = """

@@ -31,7 +31,13 @@ from psycopg import AsyncCursor
 from shared.db import outbox_sql as sql
 from shared.db.backoff import retry_delay
 from shared.db.events import NOTIFY_CHANNEL
-from shared.db.outbox_metrics import BACKLOG, DELIVERIES, HANDLER_SECONDS, OLDEST_DUE_AGE
+from shared.db.outbox_metrics import (
+    BACKLOG,
+    DELIVERIES,
+    GROUPS_ROLLED_BACK,
+    HANDLER_SECONDS,
+    OLDEST_DUE_AGE,
+)
 from shared.db.pool import Database, Tx
 from shared.logging.tracing import tracer
 from shared.modules import Subscription
@@ -104,9 +110,11 @@ class Relay:
             self._wake.clear()
             try:
                 token = uuid4()
+                # The claim's lease ends no sooner than this (it is granted after we ask).
+                deadline = time.monotonic() + self.settings.outbox_lease_seconds
                 batch = await self._claim(token)
                 if batch:
-                    await self._deliver_batch(batch, token)
+                    await self._deliver_batch(batch, token, deadline)
                     continue
                 timeout = await self._idle_timeout()
             except Exception:  # the database is restarting or unreachable: try again later
@@ -132,58 +140,73 @@ class Relay:
         seconds = rows[0]["seconds"]
         return self._poll if seconds is None else min(self._poll, max(seconds, 0.001))
 
-    async def _deliver_batch(self, batch: list[Claimed], token: UUID) -> None:
+    async def _deliver_batch(self, batch: list[Claimed], token: UUID, deadline: float) -> None:
         # A batch holds at most one delivery per lane (see the claim), so its deliveries may
-        # run side by side without breaking any lane's order. They run as up to
-        # `outbox_concurrency` groups at once, each group in one transaction: one commit for
-        # many deliveries instead of one each. A group in which anything fails is rolled back
-        # whole and its deliveries run again one transaction each, so the failure is recorded
-        # against its own delivery and every other one still takes effect exactly once.
-        width = max(1, min(self.settings.outbox_concurrency, len(batch)))
-        unstarted: list[UUID] = []
+        # run side by side without breaking any lane's order; up to `outbox_concurrency` run
+        # at once. Deliveries to subscribers that share transactions run in groups, each group
+        # in one transaction: one commit for many deliveries. A group in which anything fails
+        # is rolled back whole and its deliveries run again one transaction each, so the
+        # failure is charged to its own delivery and every other one takes effect once.
+        lanes = self.settings.outbox_concurrency
+        sharing = [d for d in batch if self.subscriptions[d.subscriber].shares_transaction]
+        width = min(lanes, len(sharing))
+        units = [sharing[i::width] for i in range(width)]
+        units += [[d] for d in batch if not self.subscriptions[d.subscriber].shares_transaction]
+        limit = asyncio.Semaphore(lanes)
+        unstarted: list[UUID] = []  # handed back with the attempt not counted
+        ran: list[UUID] = []  # handed back, attempt counted: their handlers ran
 
-        async def run(group: list[Claimed]) -> None:
-            if len(group) > 1 and not self._stopping:
-                left = await self._deliver_together(group, token)
-                if left is not None:  # the group took effect, up to a stop
-                    unstarted.extend(d.id for d in left)
-                    return
-            for delivery in group:
-                if self._stopping:
-                    unstarted.append(delivery.id)
-                    continue
-                try:
-                    await self._deliver(delivery, token)
-                except Exception:  # could not even record the failure: the lease will expire
-                    log.exception("outbox_delivery_error", delivery_id=str(delivery.id))
+        async def run(unit: list[Claimed]) -> None:
+            async with limit:
+                if len(unit) > 1 and not self._stopping and time.monotonic() < deadline:
+                    left = await self._deliver_together(unit, token, deadline)
+                    if left is not None:  # the group took effect, up to a stop
+                        unstarted.extend(d.id for d in left)
+                        return
+                    grouped = True
+                else:
+                    grouped = False
+                for delivery in unit:
+                    # Past the claim's lease another relay may already hold the delivery.
+                    if self._stopping or time.monotonic() >= deadline:
+                        (ran if grouped else unstarted).append(delivery.id)
+                        continue
+                    try:
+                        await self._deliver(delivery, token)
+                    except Exception:  # could not even record the failure: the lease expires
+                        log.exception("outbox_delivery_error", delivery_id=str(delivery.id))
 
-        await asyncio.gather(*(run(batch[i::width]) for i in range(width)))
-        if unstarted:
-            async with self.db.connection() as conn:
-                await _untraced(conn, sql.RELEASE, (unstarted, token))
+        await asyncio.gather(*(run(unit) for unit in units))
+        for ids, counted in ((unstarted, False), (ran, True)):
+            if ids:
+                async with self.db.connection() as conn:
+                    await _untraced(conn, sql.RELEASE, {"ids": ids, "token": token,
+                                                        "uncount": 0 if counted else 1})
 
-    async def _deliver_together(self, group: list[Claimed],
-                                token: UUID) -> list[Claimed] | None:
+    async def _deliver_together(self, group: list[Claimed], token: UUID,
+                                deadline: float) -> list[Claimed] | None:
         """The deliveries of `group` in one transaction, until done or the relay stops: returns
         those not started, or None when anything failed and all of it was rolled back.
 
         The deliveries are marked done last, guarded by the lease token: a relay that took one
-        over after our lease expired makes the mark miss, and the whole group rolls back. Half
-        a lease is the group's budget, so the one-by-one rerun still fits in the other half.
+        over after our lease expired makes the mark miss, and the whole group rolls back. The
+        handlers get half of what is left of the lease, so a rerun one by one can still start.
         """
         seconds: list[float] = []
+        budget = (deadline - time.monotonic()) / 2
         try:
-            async with asyncio.timeout(self.settings.outbox_lease_seconds / 2), \
-                    self.db.transaction() as tx:
-                for delivery in group:
-                    if self._stopping:
-                        break
-                    started = time.perf_counter()
-                    with self._handling(delivery):
-                        await self._handle(delivery, tx)
-                    seconds.append(time.perf_counter() - started)
-                await _acknowledge(tx, [d.id for d in group[:len(seconds)]], token)
+            async with self.db.transaction() as tx:
+                async with asyncio.timeout(budget):  # not around COMMIT: that may succeed late
+                    for delivery in group:
+                        if self._stopping:
+                            break
+                        started = time.perf_counter()
+                        with self._handling(delivery):
+                            await self._handle(delivery, tx)
+                        seconds.append(time.perf_counter() - started)
+                    await _acknowledge(tx, [d.id for d in group[:len(seconds)]], token)
         except Exception as exc:  # each delivery's own run records what fails there
+            GROUPS_ROLLED_BACK.inc()
             log.info("outbox_group_rolled_back", deliveries=len(group), error=repr(exc)[:200])
             return None
         for delivery, took in zip(group, seconds, strict=False):
@@ -195,12 +218,13 @@ class Relay:
         started = time.perf_counter()
         with self._handling(delivery) as span:
             try:
-                # A handler gets one lease to finish: a hung one must not hold its connection,
-                # its row lock and its lane forever. It is rolled back and retried instead.
-                async with asyncio.timeout(self.settings.outbox_lease_seconds), \
-                        self.db.transaction() as tx:
-                    await _acknowledge(tx, [delivery.id], token)
-                    await self._handle(delivery, tx)
+                async with self.db.transaction() as tx:
+                    # A handler gets one lease to finish: a hung one must not hold its
+                    # connection, its row lock and its lane forever. It is rolled back and
+                    # retried instead. (Not around COMMIT: that may succeed late.)
+                    async with asyncio.timeout(self.settings.outbox_lease_seconds):
+                        await _acknowledge(tx, [delivery.id], token)
+                        await self._handle(delivery, tx)
                 outcome = "done"
             except _LeaseLost:
                 outcome = "lost"

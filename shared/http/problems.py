@@ -116,13 +116,22 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 DATABASE_RETRY_AFTER = 2
 
 
-def handle_database_unavailable(request: Request[Any, Any, Any],
-                                exc: psycopg.OperationalError) -> Response[Any]:
-    """The database did not answer: down, restarting, unreachable, no pooled connection in
-    time (psycopg_pool's PoolTimeout), or the transaction was rolled back by a deadlock or a
-    serialization failure. The request may simply be retried: 503 with Retry-After, and
-    nothing about the cause, which goes to the log."""
-    log.warning("database_unavailable", error=type(exc).__name__, path=request.url.path)
+# SQLSTATEs that mean "the database could not serve this now; the same request may succeed
+# soon": connection exceptions (08), too many connections, operator/crash shutdown and
+# "cannot connect now" (57P0x), serialization failure and deadlock.
+_TRANSIENT = ("08", "53300", "57P01", "57P02", "57P03", "40001", "40P01")
+
+
+def handle_database_error(request: Request[Any, Any, Any],
+                          exc: psycopg.OperationalError) -> Response[Any]:
+    """The database was down, restarting or unreachable, no pooled connection came in time
+    (psycopg_pool's PoolTimeout, no SQLSTATE), or a deadlock or serialization failure rolled
+    the transaction back: 503 with Retry-After, the cause only in the log. Any other
+    operational error (a full disk, a statement timeout) would fail again: a 500."""
+    if exc.sqlstate is not None and not exc.sqlstate.startswith(_TRANSIENT):
+        return handle_unexpected(request, exc)
+    log.warning("database_unavailable", error=type(exc).__name__, sqlstate=exc.sqlstate,
+                path=request.url.path)
     return problem_response(request, Problem(
         503, "The service is briefly unavailable; retry after the indicated time.",
         title="Service Unavailable", headers={"Retry-After": str(DATABASE_RETRY_AFTER)}))
@@ -165,6 +174,6 @@ def _validation_problem(exc: HTTPException) -> Problem:
 EXCEPTION_HANDLERS = {
     Problem: handle_problem,
     HTTPException: handle_http_exception,
-    psycopg.OperationalError: handle_database_unavailable,
+    psycopg.OperationalError: handle_database_error,
     Exception: handle_unexpected,
 }

@@ -24,5 +24,7 @@ async def track_product(event: ProductCreated, tx: Tx) -> None:
     await sql.insert_stock_level(tx, event.product_id)
 
 
+# One insert, nothing outside the database, nothing published: it may share a transaction.
 subscription = Subscription(event_type="ProductCreated", name="inventory.track_product",
-                            payload_type=ProductCreated, handler=track_product)
+                            payload_type=ProductCreated, handler=track_product,
+                            shares_transaction=True)

@@ -31,7 +31,7 @@ def server(database_url, workers):
     process = subprocess.Popen([sys.executable, "-m", "shared", "serve", "--port", str(port),
                                 "--workers", str(workers)],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+                               stderr=subprocess.PIPE, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -41,11 +41,21 @@ def server(database_url, workers):
         except httpx.HTTPError:
             time.sleep(0.1)
     else:
-        process.kill()
+        _stop(process)
         raise AssertionError(process.stderr.read().decode() if process.stderr else "no start")
     yield process, base
+    _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop granian and its workers: SIGKILL to the parent alone would orphan the workers."""
     if process.poll() is None:
-        process.kill()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def test_sigterm_lets_in_flight_requests_finish_and_exits_0(server) -> None:

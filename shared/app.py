@@ -47,13 +47,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     events.register(sub for m in modules for sub in m.subscriptions)
 
     signing_key = settings.token_signing_key or dev_signing_key(DATA_DIR)
+    limiter = Limiter(settings)
     state = State({
         "settings": settings,
         "db": Database(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max),
         "tokens": TokenService(signing_key, kid=settings.token_key_id,
                                ttl=settings.access_token_ttl,
                                verify_keys=parse_verify_keys(settings.token_verify_keys)),
-        "limiter": Limiter(settings),
+        "limiter": limiter,
         "cursors": CursorCodec(signing_key.encode()),
         "modules": modules,
         "shutting_down": False,
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             "tokens": Provide(lambda: state.tokens, sync_to_thread=False),
             "principal": Provide(current_principal, sync_to_thread=False),
         },
-        middleware=[Authenticate(), RateLimit(), RequireAuthentication(),
+        middleware=[Authenticate(), RateLimit(limiter), RequireAuthentication(),
                     StrictInput(MAX_BODY)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY,

@@ -37,8 +37,14 @@ def test_a_malformed_if_match_is_a_400_naming_the_header(header):
 
 
 @pytest.mark.parametrize(("header", "expected"), [
-    (None, False), ('"3"', True), ('W/"3"', True), ('"2", "3"', True), ('"4"', False),
-    ("*", True), ("garbage", False), ('"33"', False),
+    (None, False), ("", False), ('"3"', True), ('W/"3"', True), ('"2", "3"', True),
+    ('"4"', False), ("*", True), ("garbage", False), ('"33"', False), ('"3" "4"', False),
 ])
 def test_if_none_match_compares_weakly(header, expected):
-    assert not_modified(header, 3) is expected
+    assert not_modified(header, '"3"') is expected
+    assert not_modified(header, 'W/"3"') is expected  # a weak current tag compares the same
+
+
+def test_a_malformed_current_etag_matches_nothing_but_a_star():
+    assert not_modified('"3"', "3") is False
+    assert not_modified("*", "3") is True

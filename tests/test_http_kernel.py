@@ -8,7 +8,7 @@ import re
 import psycopg
 import psycopg_pool
 import pytest
-from litestar import get
+from litestar import Response, get
 from litestar.params import FromPath
 from litestar.testing import AsyncTestClient
 from uuid_utils.compat import uuid7
@@ -36,10 +36,15 @@ def db_error(kind: FromPath[str]) -> None:
     raise DB_ERRORS[kind]("couldn't: SELECT secret FROM internals")
 
 
+@get("/v1/test/tagged/{status:int}", opt={"public": True}, sync_to_thread=False)
+def tagged(status: FromPath[int]) -> Response[dict[str, str]]:
+    return Response({"kind": "tagged"}, status_code=status, headers={"ETag": '"7"'})
+
+
 @pytest.fixture
 def app(settings, database_url):
-    return create_app(settings, database_url=database_url,
-                      modules=[*discover(), Module(name="test", routes=[boom, db_error])])
+    return create_app(settings, database_url=database_url, modules=[
+        *discover(), Module(name="test", routes=[boom, db_error, tagged])])
 
 
 async def test_unknown_route_is_a_404_problem(client) -> None:
@@ -64,6 +69,33 @@ async def test_head_answers_what_get_would_without_the_body(client, api) -> None
     refused = await client.head("/v1/auth/token")  # a POST-only route
     assert refused.status_code == 405 and refused.content == b""
     assert "POST" in refused.headers["allow"]
+
+
+async def test_a_get_holding_the_current_etag_is_an_empty_304(client) -> None:
+    for method in ("GET", "HEAD"):
+        for held in ('"7"', 'W/"7"', '"1", "7"', "*"):
+            response = await client.request(method, "/v1/test/tagged/200",
+                                            headers={"If-None-Match": held})
+            assert response.status_code == 304 and response.content == b"", (method, held)
+            assert response.headers["etag"] == '"7"'
+            assert "content-type" not in response.headers
+            assert response.headers.get("content-length", "0") == "0"
+            assert response.headers["x-content-type-options"] == "nosniff"  # still enveloped
+    for held in ('"1"', "garbage", ""):
+        response = await client.get("/v1/test/tagged/200", headers={"If-None-Match": held})
+        assert response.status_code == 200 and response.json() == {"kind": "tagged"}
+    # Only a 200 is ever turned into a 304, and only a response that carries an ETag.
+    created = await client.get("/v1/test/tagged/201", headers={"If-None-Match": '"7"'})
+    assert created.status_code == 201 and created.json() == {"kind": "tagged"}
+    untagged = await client.get("/health/live", headers={"If-None-Match": "*"})
+    assert untagged.status_code == 200 and untagged.content
+
+
+async def test_openapi_shows_if_none_match_and_304_on_conditional_reads(client) -> None:
+    spec = (await client.get("/schema/openapi.json")).json()
+    operation = spec["paths"]["/v1/products/{product_id}"]["get"]
+    assert "If-None-Match" in [p["name"] for p in operation["parameters"]]
+    assert "304" in operation["responses"] and "404" in operation["responses"]
 
 
 async def test_options_lists_every_method_of_a_path_without_a_token(client) -> None:

@@ -6,7 +6,7 @@ from opentelemetry import trace
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind
 
-from shared.logging.tracing import make_provider, span_ids, unrecorded_span
+from shared.logging.tracing import UnrecordedSpan, make_provider, span_ids
 
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -32,13 +32,13 @@ def test_an_exporter_or_an_explicit_sampler_records_spans() -> None:
         provider.shutdown()
 
 
-def test_the_envelope_s_unrecorded_span_matches_what_the_sdk_would_make() -> None:
+def test_the_envelope_s_UnrecordedSpan_matches_what_the_sdk_would_make() -> None:
     tracer = make_provider("t", {}).get_tracer("t")
     for incoming in ({"traceparent": PARENT, "tracestate": "vendor=1"}, {}):
         parent = extract(incoming) if incoming else None
         with tracer.start_as_current_span("x", context=parent) as sdk:
             expected = sdk.get_span_context()
-        with unrecorded_span(parent) as span:
+        with UnrecordedSpan(parent) as span:
             got = span.get_span_context()
             assert trace.get_current_span() is span  # current for the block: logs, headers
             assert not span.is_recording()
@@ -51,7 +51,7 @@ def test_the_envelope_s_unrecorded_span_matches_what_the_sdk_would_make() -> Non
 
 
 def test_span_ids_give_the_w3c_traceparent() -> None:
-    with unrecorded_span(extract({"traceparent": PARENT})) as span:
+    with UnrecordedSpan(extract({"traceparent": PARENT})) as span:
         trace_id, span_id, traceparent = span_ids(span)
     assert trace_id == "0af7651916cd43dd8448eb211c80319c" and len(span_id) == 16
     assert traceparent == f"00-{trace_id}-{span_id}-00".encode()

@@ -1,9 +1,11 @@
 """Optimistic concurrency over HTTP: a row's integer `version` is its strong ETag, `"<version>"`.
 
-Reads send the ETag and answer a matching `If-None-Match` with 304. Updates require `If-Match`
-(428 without it) and run as one statement, `UPDATE ... WHERE id = .. AND version = ANY(..)`,
-so no read-then-write race exists: when no row changes but the resource exists, its version
-moved on and the answer is 412 with the current ETag.
+Reads send the ETag; the request envelope (shared/http/middleware.py) answers a GET whose
+`If-None-Match` matches the response's ETag with an empty 304, so a slice only sets the ETag
+and declares `operation_class=ConditionalRead` for the OpenAPI document. Updates require
+`If-Match` (428 without it) and run as one statement, `UPDATE ... WHERE id = .. AND version =
+ANY(..)`, so no read-then-write race exists: when no row changes but the resource exists, its
+version moved on and the answer is 412 with the current ETag.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from litestar import Response
-from litestar.openapi.datastructures import ResponseSpec
+from litestar.enums import ParamType
+from litestar.openapi.spec import OpenAPIResponse, OpenAPIType, Operation, Parameter, Schema
 from litestar.params import HeaderParameter
 
 from shared.http.problems import Problem, invalid
@@ -24,9 +26,21 @@ _VERSION = re.compile(r"^[0-9]{1,9}$")
 
 IfMatch = Annotated[str | None, HeaderParameter(
     name="If-Match", description='The ETag you last read, e.g. `"3"`. Required.')]
-IfNoneMatch = Annotated[str | None, HeaderParameter(
-    name="If-None-Match", description="ETags you hold; a match answers 304.")]
-NOT_MODIFIED = {304: ResponseSpec(data_container=None, description="Not modified")}
+
+
+class ConditionalRead(Operation):
+    """The OpenAPI operation of a GET that sends an ETag: it takes If-None-Match and may
+    answer 304. (The envelope does the answering; nothing in the handler reads the header.)"""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.parameters = [*(self.parameters or []), Parameter(
+            name="If-None-Match", param_in=ParamType.HEADER, required=False,
+            schema=Schema(type=OpenAPIType.STRING),
+            description='ETags you hold, e.g. `"3"`; if one is current the answer is an empty '
+                        "304.")]
+        self.responses = {**(self.responses or {}), "304": OpenAPIResponse(
+            description="Not modified: the ETag you sent is current.")}
 
 
 def etag(version: int) -> str:
@@ -60,17 +74,15 @@ def if_match_versions(value: str | None) -> list[int]:
     return [int(opaque) for weak, opaque in tags if not weak and _VERSION.match(opaque)]
 
 
-def not_modified(value: str | None, version: int) -> bool:
-    """If-None-Match compares weakly; `*` matches anything that exists; garbage is ignored."""
-    if not value:
+def not_modified(if_none_match: str | None, current: str) -> bool:
+    """Whether `If-None-Match` holds the `current` ETag (RFC 9110 13.1.2): tags compare
+    weakly, `*` matches anything that exists, and a malformed header matches nothing."""
+    if not if_none_match:
         return False
-    if value.strip() == "*":
+    if if_none_match.strip() == "*":
         return True
-    return any(opaque == str(version) for _, opaque in _tags(value) or [])
-
-
-def not_modified_response(version: int) -> Response[Any]:
-    return Response(None, status_code=304, headers={"ETag": etag(version)})
+    tag = _tags(current)
+    return bool(tag) and any(opaque == tag[0][1] for _, opaque in _tags(if_none_match) or [])
 
 
 def precondition_failed(current_version: int) -> Problem:

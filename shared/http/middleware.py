@@ -4,7 +4,9 @@
 treatment: the server span (continuing an incoming `traceparent`), an `X-Request-ID`, security
 headers, the span's `traceparent`, one JSON access-log line and the request metrics. It never
 reads bodies or auth headers, so they cannot reach a log line from here. A HEAD request is
-routed as the GET it asks about and answered without the body.
+routed as the GET it asks about and answered without the body. A GET whose `If-None-Match`
+holds the ETag its 200 response carries is answered 304 with the ETag and no body (RFC 9110
+13.1.2), for every slice that sets an ETag (shared/http/concurrency.py).
 
 Why not opentelemetry-instrumentation-asgi (Litestar's OpenTelemetryPlugin)? Measured here it
 cost ~0.2 ms of CPU per request (two dozen attributes, header scans, its own metrics): more than
@@ -22,13 +24,14 @@ import msgspec
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry.trace import Status, StatusCode
-from uuid_utils.compat import uuid7
+from uuid_utils import uuid7
 
 from shared.auth.principal import Principal
+from shared.http.concurrency import not_modified
 from shared.http.metrics import observe_request
 from shared.http.problems import Problem, body_pointer, invalid
 from shared.logging import access_line
-from shared.logging.tracing import server_span, span_ids
+from shared.logging.tracing import server_span, span_ids, spans_recorded
 
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
 SECURITY_HEADERS = (
@@ -44,6 +47,7 @@ _DOCS_HEADERS = tuple(
     (name, b"default-src 'self' 'unsafe-inline' https: data:")
     if name == b"content-security-policy" else (name, value) for name, value in SECURITY_HEADERS)
 _TRACE_HEADERS = (b"traceparent", b"tracestate")
+_BODY_HEADERS = (b"content-type", b"content-length")
 
 
 class RequestContext:
@@ -71,28 +75,40 @@ class RequestContext:
         if method == "HEAD":  # answered as the GET would be, without its body (RFC 9110 9.3.2)
             scope["method"] = "GET"
             state["head"] = True
-        carrier = {k.decode(): v.decode("latin-1") for k, v in scope["headers"]
-                   if k in _TRACE_HEADERS}
+        carrier: dict[str, str] = {}
+        if_none_match = None
+        for key, value in scope["headers"]:
+            if key in _TRACE_HEADERS:
+                carrier[key.decode()] = value.decode("latin-1")
+            elif key == b"if-none-match" and method in ("GET", "HEAD") and if_none_match is None:
+                if_none_match = value.decode("latin-1")
         status = 500
-        with server_span(method, carrier,
-                         {"http.request.method": method, "url.path": path}) as span:
+        empty_body = method == "HEAD"
+        recorded = spans_recorded()
+        with server_span(method, carrier, {"http.request.method": method, "url.path": path}
+                         if recorded else {}) as span:
             trace_id, span_id, traceparent = span_ids(span)
             added = [(b"x-request-id", request_id.encode()), (b"traceparent", traceparent),
                      *(_DOCS_HEADERS if path.startswith("/schema") and not path.endswith(".json")
                        else SECURITY_HEADERS)]
 
             async def send_with_envelope(message: Message) -> None:
-                nonlocal status
+                nonlocal status, empty_body
                 if message["type"] == "http.response.start":
                     status = message["status"]
                     headers = message.setdefault("headers", [])
+                    if if_none_match is not None and status == 200 \
+                            and _not_modified(if_none_match, headers):
+                        status = message["status"] = 304
+                        headers[:] = [(k, v) for k, v in headers if k not in _BODY_HEADERS]
+                        empty_body = True
                     limits = state.get("rate_limit_fields")
                     if limits and not any(k == b"ratelimit-policy" for k, _ in headers):
                         headers.extend(limits)
                     headers.extend(added)
                     if method == "OPTIONS" or status == 405:
                         _set_allow(headers, self.allow.get(scope.get("path_template", "")))
-                elif method == "HEAD":
+                elif empty_body:
                     message = {**message, "body": b""}
                 await send(message)
 
@@ -101,18 +117,19 @@ class RequestContext:
             finally:
                 duration = time.perf_counter() - started
                 route = scope.get("path_template") or "unmatched"
-                span.update_name(f"{method} {route}")
-                span.set_attribute("http.route", route)
-                span.set_attribute("http.response.status_code", status)
-                if status >= 500:
-                    span.set_status(Status(StatusCode.ERROR))
+                if recorded:
+                    span.update_name(f"{method} {route}")
+                    span.set_attribute("http.route", route)
+                    span.set_attribute("http.response.status_code", status)
+                    if status >= 500:
+                        span.set_status(Status(StatusCode.ERROR))
                 observe_request(method, route, status, duration)
                 user = scope.get("user")
                 access_line({
                     "request_id": request_id, "trace_id": trace_id, "span_id": span_id,
                     "user_id": str(user.user_id) if isinstance(user, Principal) else None,
                     "method": method, "route": route, "path": path, "status": status,
-                    "duration_ms": round(duration * 1000, 3),
+                    "duration_ms": int(duration * 1_000_000) / 1000,
                 })
 
 
@@ -215,6 +232,14 @@ def _allow(methods: Iterable[str]) -> bytes:
     if "GET" in verbs:
         verbs.add("HEAD")
     return ", ".join(sorted(verbs)).encode()
+
+
+def _not_modified(if_none_match: str, headers: list[tuple[bytes, bytes]]) -> bool:
+    """A GET answered 304: the response carries an ETag that If-None-Match holds."""
+    for name, value in headers:
+        if name == b"etag":
+            return not_modified(if_none_match, value.decode("latin-1"))
+    return False
 
 
 def _set_allow(headers: list[tuple[bytes, bytes]], value: bytes | None) -> None:

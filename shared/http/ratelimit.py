@@ -22,21 +22,27 @@ from shared.settings import Rate, Settings
 class TokenBucket:
     """Refills continuously at quota/window tokens per second up to `quota`."""
 
-    __slots__ = ("rate", "tokens", "updated")
+    __slots__ = ("name", "rate", "tokens", "updated")
 
-    def __init__(self, rate: Rate, now: float) -> None:
+    def __init__(self, rate: Rate, now: float, name: str = "anon") -> None:
+        self.name = name  # of the policy, as the RateLimit fields show it
         self.rate = rate
         self.tokens = float(rate.quota)
         self.updated = now
 
     def take(self, now: float) -> bool:
-        per_second = self.rate.quota / self.rate.window
-        self.tokens = min(self.rate.quota, self.tokens + (now - self.updated) * per_second)
+        rate = self.rate
+        self.tokens = min(rate.quota, self.tokens + (now - self.updated) * rate.quota / rate.window)
         self.updated = now
         if self.tokens >= 1:
             self.tokens -= 1
             return True
         return False
+
+    def fields(self) -> dict[str, str]:
+        """The IETF RateLimit-Policy and RateLimit fields after this request."""
+        return {"RateLimit-Policy": f'"{self.name}";q={self.rate.quota};w={self.rate.window}',
+                "RateLimit": f'"{self.name}";r={int(self.tokens)};t={self.seconds_until_full()}'}
 
     def seconds_until_full(self) -> int:
         missing = self.rate.quota - self.tokens
@@ -61,7 +67,8 @@ class Limiter:
         if bucket is None:
             if len(self.buckets) >= self.max_keys:
                 self._evict_full(now)
-            bucket = self.buckets[key] = TokenBucket(self.policies[policy], now)
+            bucket = self.buckets[key] = TokenBucket(self.policies[policy], now,
+                                                     policy_name(policy))
         return bucket.take(now), bucket
 
     def _evict_full(self, now: float) -> None:
@@ -82,34 +89,31 @@ class RateLimit(ASGIMiddleware):
     exclude_opt_key = "ops"
     should_bypass_for_scope = staticmethod(lambda scope: scope["path"].startswith("/schema"))
 
+    def __init__(self, limiter: Limiter) -> None:
+        self.limiter = limiter
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        limiter: Limiter = scope["litestar_app"].state.limiter
         user = scope.get("user")
         if isinstance(user, Principal):
-            policy, caller = user.role, str(user.user_id)
+            allowed, bucket = self.limiter.check(user.role, str(user.user_id))
         else:
-            policy, caller = "anon", client_ip(scope)
-        allowed, bucket = limiter.check(policy, caller)
-        name = policy_name(policy)
-        fields = {
-            "RateLimit-Policy": f'"{name}";q={bucket.rate.quota};w={bucket.rate.window}',
-            "RateLimit": f'"{name}";r={int(bucket.tokens)};t={bucket.seconds_until_full()}',
-        }
+            allowed, bucket = self.limiter.check("anon", client_ip(scope))
         if not allowed:
             raise Problem(429, "Too many requests; slow down and retry after the indicated time.",
-                          title="Too Many Requests",
-                          headers={**fields, "Retry-After": str(bucket.seconds_until_next())})
+                          title="Too Many Requests", headers={
+                              **bucket.fields(), "Retry-After": str(bucket.seconds_until_next())})
         # Added to the response by the request envelope (shared/http/middleware.py), which
         # also sees responses that errors raised further in produce.
+        name, rate = bucket.name.encode(), bucket.rate
         scope["state"]["rate_limit_fields"] = [
-            (b"ratelimit-policy", fields["RateLimit-Policy"].encode()),
-            (b"ratelimit", fields["RateLimit"].encode())]
+            (b"ratelimit-policy", b'"%s";q=%d;w=%d' % (name, rate.quota, rate.window)),
+            (b"ratelimit", b'"%s";r=%d;t=%d' % (name, bucket.tokens, bucket.seconds_until_full()))]
         await next_app(scope, receive, send)
 
 
 def client_ip(scope: Scope) -> str:
-    state = scope.get("state", {})
-    if "client_ip" in state:
+    state = scope.get("state")
+    if state and "client_ip" in state:  # the envelope's, from a trusted proxy's header
         return state["client_ip"]
     client = scope.get("client")
     return client[0] if client else "unknown"

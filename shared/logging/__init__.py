@@ -58,7 +58,7 @@ def access_line(fields: dict[str, Any]) -> None:
     """One access-log line: `fields` plus event, level, logger and timestamp, as JSON."""
     if _Output.access:
         fields["event"], fields["level"], fields["logger"] = "request", "info", "rampart.access"
-        fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        fields["timestamp"] = datetime.now(UTC)  # msgspec writes RFC 3339, "Z" for UTC
         _Output.stream.write(_encoder.encode(fields).decode() + "\n")
         _Output.stream.flush()
 

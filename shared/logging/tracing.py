@@ -13,8 +13,8 @@ request in a server process), so the request envelope makes its unrecorded serve
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from opentelemetry import context as context_api
@@ -60,6 +60,11 @@ def make_provider(service_name: str, environ: Mapping[str, str]) -> TracerProvid
     return provider
 
 
+def spans_recorded() -> bool:
+    """Whether spans are recorded in this process (an exporter or a sampler is configured)."""
+    return _spans_recorded
+
+
 def server_span(name: str, carrier: dict[str, str],
                 attributes: dict[str, Any]) -> AbstractContextManager[Span]:
     """The current span for one request, continuing the caller's trace from `carrier`."""
@@ -68,27 +73,35 @@ def server_span(name: str, carrier: dict[str, str],
         return tracer.start_as_current_span(name, context=parent, kind=SpanKind.SERVER,
                                             attributes=attributes, record_exception=False,
                                             set_status_on_exception=False)
-    return unrecorded_span(parent)
+    return UnrecordedSpan(parent)
 
 
-@contextmanager
-def unrecorded_span(parent: context_api.Context | None = None) -> Iterator[Span]:
+class UnrecordedSpan(AbstractContextManager[Span]):
     """What the SDK makes of a span its sampler drops: a new span id in the caller's trace (or
-    a new trace), not sampled, keeping the caller's random-id flag and tracestate."""
-    caller = trace.get_current_span(parent).get_span_context()
-    if caller.is_valid:
-        trace_id, random_id, state = (caller.trace_id, caller.trace_flags.random_trace_id,
-                                      caller.trace_state)
-    else:
-        trace_id, random_id, state = _ids.generate_trace_id(), _ids.is_trace_id_random(), None
-    flags = TraceFlags(TraceFlags.RANDOM_TRACE_ID if random_id else TraceFlags.DEFAULT)
-    span = NonRecordingSpan(SpanContext(trace_id, _ids.generate_span_id(), is_remote=False,
-                                        trace_flags=flags, trace_state=state))
-    token = context_api.attach(trace.set_span_in_context(span, parent))
-    try:
-        yield span
-    finally:
-        context_api.detach(token)
+    a new trace), not sampled, keeping the caller's random-id flag and tracestate. Current for
+    the `with` block. A class, not a generator: it runs for every request."""
+
+    __slots__ = ("_parent", "_span", "_token")
+
+    def __init__(self, parent: context_api.Context | None = None) -> None:
+        caller = trace.get_current_span(parent).get_span_context()
+        if caller.is_valid:
+            trace_id, random_id, state = (caller.trace_id, caller.trace_flags.random_trace_id,
+                                          caller.trace_state)
+        else:
+            trace_id, random_id, state = _ids.generate_trace_id(), _ids.is_trace_id_random(), None
+        flags = TraceFlags(TraceFlags.RANDOM_TRACE_ID if random_id else TraceFlags.DEFAULT)
+        self._parent = parent
+        self._span = NonRecordingSpan(SpanContext(
+            trace_id, _ids.generate_span_id(), is_remote=False, trace_flags=flags,
+            trace_state=state))
+
+    def __enter__(self) -> Span:
+        self._token = context_api.attach(trace.set_span_in_context(self._span, self._parent))
+        return self._span
+
+    def __exit__(self, *_: object) -> None:
+        context_api.detach(self._token)
 
 
 def span_ids(span: Span) -> tuple[str, str, bytes]:

@@ -1,6 +1,7 @@
 """GET /v1/products/{product_id}: one product, for anyone, with its ETag.
 
-A client holding the current ETag sends it as If-None-Match and gets an empty 304.
+A client holding the current ETag sends it as If-None-Match and gets an empty 304: the request
+envelope answers that for every response with an ETag (shared/http/concurrency.py).
 """
 
 from __future__ import annotations
@@ -14,26 +15,17 @@ from litestar.params import FromPath
 from features.catalog.get_product import sql
 from features.catalog.schema import Product
 from shared.auth.middleware import PUBLIC
-from shared.http.concurrency import (
-    NOT_MODIFIED,
-    IfNoneMatch,
-    etag,
-    not_modified,
-    not_modified_response,
-)
+from shared.http.concurrency import ConditionalRead, etag
 from shared.http.deps import Db
 from shared.http.problems import not_found
 from shared.http.schema import problems
 
 
 @get("/v1/products/{product_id:uuid}", opt=PUBLIC, operation_id="getProduct",
-     tags=["catalog"], responses={**NOT_MODIFIED, **problems(404)})
-async def get_product(product_id: FromPath[UUID], db: Db,
-                      if_none_match: IfNoneMatch = None) -> Response[Product]:
+     tags=["catalog"], operation_class=ConditionalRead, responses=problems(404))
+async def get_product(product_id: FromPath[UUID], db: Db) -> Response[Product]:
     """One product."""
     row = await sql.get_product(db, product_id)
     if row is None:
         raise not_found("No such product.")
-    if not_modified(if_none_match, row["version"]):
-        return not_modified_response(row["version"])
     return Response(msgspec.convert(row, Product), headers={"ETag": etag(row["version"])})

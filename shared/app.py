@@ -27,7 +27,7 @@ from shared.http.middleware import RequestContext, StrictInput
 from shared.http.pagination import CursorCodec
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.ratelimit import Limiter, RateLimit
-from shared.logging import configure_logging
+from shared.logging import configure_logging, flush_logs
 from shared.logging.tracing import setup_tracing
 from shared.modules import Module, discover
 from shared.settings import DATA_DIR, Settings, load_settings
@@ -122,6 +122,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         pool_watch.cancel()
         await asyncio.gather(pool_watch, return_exceptions=True)
         await state.db.close()
+        flush_logs()
         gc.unfreeze()  # a process that builds apps again (the tests) can collect this one
 
 

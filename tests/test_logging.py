@@ -42,3 +42,33 @@ def test_secret_named_keys_are_redacted_whoever_logs_them() -> None:
         configure_logging("WARNING")
     line = json.loads(buffer.getvalue())
     assert line["password"] == "[redacted]" and line["refresh_token"] == "[redacted]"
+
+
+async def test_access_lines_leave_together_and_other_lines_keep_their_order() -> None:
+    import asyncio
+
+    from shared.logging import LineWriter
+
+    out = io.StringIO()
+    lines = LineWriter(out, delay=0.05, max_pending=3)
+    lines.later("a1\n")
+    lines.later("a2\n")
+    assert out.getvalue() == ""  # waiting for the timer
+    await asyncio.sleep(0.1)
+    assert out.getvalue() == "a1\na2\n"
+    lines.later("a3\n")
+    lines.write("error\n")  # written at once, after the access line before it
+    assert out.getvalue() == "a1\na2\na3\nerror\n"
+    for n in range(3):
+        lines.later(f"b{n}\n")
+    assert out.getvalue().endswith("b0\nb1\nb2\n")  # max_pending reached: no wait
+    await asyncio.sleep(0.1)  # the timer due from a3 finds nothing left: no repeat
+    assert out.getvalue().count("b0") == 1
+
+
+def test_access_lines_off_the_event_loop_are_written_at_once() -> None:
+    from shared.logging import LineWriter
+
+    out = io.StringIO()
+    LineWriter(out).later("now\n")
+    assert out.getvalue() == "now\n"

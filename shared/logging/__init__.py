@@ -9,10 +9,19 @@ The access log (one line per request, the only per-request line) skips structlog
 chain: `access_line` writes the same JSON shape directly. Measured here, the chain cost about
 40 us per request in a server process, a quarter of a simple GET's CPU; the direct line is a
 dict, an encode and a write.
+
+Access lines are buffered, as nginx's `access_log ... buffer= flush=` does: they leave in one
+write at most 50 ms after the first of them, or once 256 wait (`LineWriter`). A write is a
+system call that releases the GIL, which granian's own threads are waiting for, and a write
+per request cost a product read up to a fifth of its CPU here. Every other line is written at
+once, after the access lines waiting before it, so the output keeps its order and an error is
+never held back. A process killed outright loses at most the last 50 ms of access lines.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import json
 import logging
 import sys
@@ -49,8 +58,55 @@ def _to_json(event: dict[str, Any], **_: Any) -> str:
     return _encoder.encode(event).decode()
 
 
+class LineWriter:
+    """The process's log output: a text stream for structlog and the standard library, whose
+    lines are written at once, and `later()` for access lines, which wait to leave together.
+
+    Lines handed to `later()` on a running event loop are written `delay` seconds after the
+    first of them, or as soon as `max_pending` wait; off the event loop they are written at
+    once. Any other write, and `flush()`, first writes what waits.
+    """
+
+    def __init__(self, stream: Any, *, delay: float = 0.05, max_pending: int = 256) -> None:
+        self.stream = stream
+        self.delay = delay
+        self.max_pending = max_pending
+        self._pending: list[str] = []
+        self._timer_loop: asyncio.AbstractEventLoop | None = None  # where a write-out is due
+
+    def later(self, line: str) -> None:
+        self._pending.append(line)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or len(self._pending) >= self.max_pending:
+            self.flush()
+        elif loop is not self._timer_loop:  # none due on this loop (a closed loop's never runs)
+            self._timer_loop = loop
+            loop.call_later(self.delay, self._timer_fired)
+
+    def write(self, text: str) -> int:
+        self._write_out(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._write_out("")
+
+    def _timer_fired(self) -> None:
+        self._timer_loop = None
+        self.flush()
+
+    def _write_out(self, text: str) -> None:
+        if self._pending:
+            text, self._pending = "".join(self._pending) + text, []
+        if text:
+            self.stream.write(text)
+            self.stream.flush()
+
+
 class _Output:
-    stream: Any = sys.stdout
+    lines = LineWriter(sys.stdout)
     access: bool = True  # INFO lines are written
 
 
@@ -59,13 +115,21 @@ def access_line(fields: dict[str, Any]) -> None:
     if _Output.access:
         fields["event"], fields["level"], fields["logger"] = "request", "info", "rampart.access"
         fields["timestamp"] = datetime.now(UTC)  # msgspec writes RFC 3339, "Z" for UTC
-        _Output.stream.write(_encoder.encode(fields).decode() + "\n")
-        _Output.stream.flush()
+        _Output.lines.later(_encoder.encode(fields).decode() + "\n")
+
+
+def flush_logs() -> None:
+    """Write the access lines that are waiting (at shutdown: granian's workers skip atexit)."""
+    _Output.lines.flush()
+
+
+atexit.register(flush_logs)
 
 
 def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     numeric = logging.getLevelName(level)
-    _Output.stream = stream or sys.stdout
+    _Output.lines.flush()  # what was logged before goes where it was meant to go
+    _Output.lines = lines = LineWriter(stream or sys.stdout)
     _Output.access = numeric <= logging.INFO
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -79,12 +143,12 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.WriteLoggerFactory(stream or sys.stdout),
+        logger_factory=structlog.WriteLoggerFactory(lines),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,  # tests and the CLI reconfigure the output
     )
     # Libraries that log through the standard library (psycopg_pool...) at WARNING and above,
     # as JSON lines too.
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler = logging.StreamHandler(lines)
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=max(numeric, logging.WARNING), handlers=[handler], force=True)
 

@@ -15,7 +15,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import HTTPRoute
 
-from shared.auth.middleware import Authenticate, RequireAuthentication
+from shared.auth.middleware import Admission
 from shared.auth.principal import current_principal
 from shared.auth.tokens import TokenService, dev_signing_key, parse_verify_keys
 from shared.db import admin as outbox_admin
@@ -26,7 +26,7 @@ from shared.http.metrics import metrics, observe_pool
 from shared.http.middleware import RequestContext, StrictInput
 from shared.http.pagination import CursorCodec
 from shared.http.problems import EXCEPTION_HANDLERS
-from shared.http.ratelimit import Limiter, RateLimit
+from shared.http.ratelimit import Limiter
 from shared.logging import configure_logging, flush_logs
 from shared.logging.tracing import setup_tracing
 from shared.modules import Module, discover
@@ -48,12 +48,12 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     signing_key = settings.token_signing_key or dev_signing_key(DATA_DIR)
     limiter = Limiter(settings)
+    tokens = TokenService(signing_key, kid=settings.token_key_id, ttl=settings.access_token_ttl,
+                          verify_keys=parse_verify_keys(settings.token_verify_keys))
     state = State({
         "settings": settings,
         "db": Database(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max),
-        "tokens": TokenService(signing_key, kid=settings.token_key_id,
-                               ttl=settings.access_token_ttl,
-                               verify_keys=parse_verify_keys(settings.token_verify_keys)),
+        "tokens": tokens,
         "limiter": limiter,
         "cursors": CursorCodec(signing_key.encode()),
         "modules": modules,
@@ -76,8 +76,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             "tokens": Provide(lambda: state.tokens, sync_to_thread=False),
             "principal": Provide(current_principal, sync_to_thread=False),
         },
-        middleware=[Authenticate(), RateLimit(limiter), RequireAuthentication(),
-                    StrictInput(MAX_BODY)],
+        middleware=[Admission(tokens, limiter), StrictInput(MAX_BODY)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(

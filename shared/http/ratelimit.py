@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 import time
 
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Scope
 
 from shared.auth.principal import Principal
 from shared.http.problems import Problem
@@ -83,32 +82,24 @@ def policy_name(policy: str) -> str:
     return "user" if policy == "customer" else policy
 
 
-class RateLimit(ASGIMiddleware):
-    scopes = ("http",)  # type: ignore[assignment]
-    # Operational endpoints (health, metrics, the OpenAPI document) are never limited.
-    exclude_opt_key = "ops"
-    should_bypass_for_scope = staticmethod(lambda scope: scope["path"].startswith("/schema"))
-
-    def __init__(self, limiter: Limiter) -> None:
-        self.limiter = limiter
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        user = scope.get("user")
-        if isinstance(user, Principal):
-            allowed, bucket = self.limiter.check(user.role, str(user.user_id))
-        else:
-            allowed, bucket = self.limiter.check("anon", client_ip(scope))
-        if not allowed:
-            raise Problem(429, "Too many requests; slow down and retry after the indicated time.",
-                          title="Too Many Requests", headers={
-                              **bucket.fields(), "Retry-After": str(bucket.seconds_until_next())})
-        # Added to the response by the request envelope (shared/http/middleware.py), which
-        # also sees responses that errors raised further in produce.
-        name, rate = bucket.name.encode(), bucket.rate
-        scope["state"]["rate_limit_fields"] = [
-            (b"ratelimit-policy", b'"%s";q=%d;w=%d' % (name, rate.quota, rate.window)),
-            (b"ratelimit", b'"%s";r=%d;t=%d' % (name, bucket.tokens, bucket.seconds_until_full()))]
-        await next_app(scope, receive, send)
+def rate_limit(scope: Scope, limiter: Limiter) -> None:
+    """Spend one of the caller's tokens, or refuse with 429 when none is left (run by the
+    admission middleware, shared/auth/middleware.py)."""
+    user = scope.get("user")
+    if isinstance(user, Principal):
+        allowed, bucket = limiter.check(user.role, str(user.user_id))
+    else:
+        allowed, bucket = limiter.check("anon", client_ip(scope))
+    if not allowed:
+        raise Problem(429, "Too many requests; slow down and retry after the indicated time.",
+                      title="Too Many Requests", headers={
+                          **bucket.fields(), "Retry-After": str(bucket.seconds_until_next())})
+    # Added to the response by the request envelope (shared/http/middleware.py), which also
+    # sees responses that errors raised further in produce.
+    name, rate = bucket.name.encode(), bucket.rate
+    scope["state"]["rate_limit_fields"] = [
+        (b"ratelimit-policy", b'"%s";q=%d;w=%d' % (name, rate.quota, rate.window)),
+        (b"ratelimit", b'"%s";r=%d;t=%d' % (name, bucket.tokens, bucket.seconds_until_full()))]
 
 
 def client_ip(scope: Scope) -> str:

@@ -71,9 +71,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         state=state,
         lifespan=[_lifespan],
         dependencies={
-            "db": Provide(lambda: state.db, sync_to_thread=False),
-            "settings": Provide(lambda: state.settings, sync_to_thread=False),
-            "tokens": Provide(lambda: state.tokens, sync_to_thread=False),
+            # Made once and kept for the app's life: cached, not looked up on every request.
+            "db": Provide(lambda: state.db, sync_to_thread=False, use_cache=True),
+            "settings": Provide(lambda: state.settings, sync_to_thread=False, use_cache=True),
+            "tokens": Provide(lambda: state.tokens, sync_to_thread=False, use_cache=True),
             "principal": Provide(current_principal, sync_to_thread=False),
         },
         middleware=[Admission(tokens, limiter), StrictInput(MAX_BODY)],

@@ -103,7 +103,9 @@ class RequestContext:
                         headers[:] = [(k, v) for k, v in headers if k not in _BODY_HEADERS]
                         empty_body = True
                     limits = state.get("rate_limit_fields")
-                    if limits and not any(k == b"ratelimit-policy" for k, _ in headers):
+                    # A 429 of a stricter limit (logins) carries that limit's fields instead.
+                    if limits and (status != 429 or all(k != b"ratelimit-policy"
+                                                        for k, _ in headers)):
                         headers.extend(limits)
                     headers.extend(added)
                     if method == "OPTIONS" or status == 405:

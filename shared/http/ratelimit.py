@@ -23,7 +23,7 @@ class TokenBucket:
 
     __slots__ = ("name", "rate", "tokens", "updated")
 
-    def __init__(self, rate: Rate, now: float, name: str = "anon") -> None:
+    def __init__(self, rate: Rate, now: float, name: str) -> None:
         self.name = name  # of the policy, as the RateLimit fields show it
         self.rate = rate
         self.tokens = float(rate.quota)
@@ -38,10 +38,11 @@ class TokenBucket:
             return True
         return False
 
-    def fields(self) -> dict[str, str]:
+    def fields(self) -> list[tuple[bytes, bytes]]:
         """The IETF RateLimit-Policy and RateLimit fields after this request."""
-        return {"RateLimit-Policy": f'"{self.name}";q={self.rate.quota};w={self.rate.window}',
-                "RateLimit": f'"{self.name}";r={int(self.tokens)};t={self.seconds_until_full()}'}
+        name, rate = self.name.encode(), self.rate
+        return [(b"ratelimit-policy", b'"%s";q=%d;w=%d' % (name, rate.quota, rate.window)),
+                (b"ratelimit", b'"%s";r=%d;t=%d' % (name, self.tokens, self.seconds_until_full()))]
 
     def seconds_until_full(self) -> int:
         missing = self.rate.quota - self.tokens
@@ -93,13 +94,11 @@ def rate_limit(scope: Scope, limiter: Limiter) -> None:
     if not allowed:
         raise Problem(429, "Too many requests; slow down and retry after the indicated time.",
                       title="Too Many Requests", headers={
-                          **bucket.fields(), "Retry-After": str(bucket.seconds_until_next())})
+                          **{k.decode(): v.decode() for k, v in bucket.fields()},
+                          "Retry-After": str(bucket.seconds_until_next())})
     # Added to the response by the request envelope (shared/http/middleware.py), which also
     # sees responses that errors raised further in produce.
-    name, rate = bucket.name.encode(), bucket.rate
-    scope["state"]["rate_limit_fields"] = [
-        (b"ratelimit-policy", b'"%s";q=%d;w=%d' % (name, rate.quota, rate.window)),
-        (b"ratelimit", b'"%s";r=%d;t=%d' % (name, bucket.tokens, bucket.seconds_until_full()))]
+    scope["state"]["rate_limit_fields"] = bucket.fields()
 
 
 def client_ip(scope: Scope) -> str:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from opentelemetry import trace
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind
 
-from shared.logging.tracing import UnrecordedSpan, make_provider, span_ids
+from shared.logging.tracing import (
+    UnrecordedSpan,
+    current_ids,
+    current_traceparent,
+    make_provider,
+    span_ids,
+)
 
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -34,20 +39,21 @@ def test_an_exporter_or_an_explicit_sampler_records_spans() -> None:
 
 def test_the_envelope_s_UnrecordedSpan_matches_what_the_sdk_would_make() -> None:
     tracer = make_provider("t", {}).get_tracer("t")
-    for incoming in ({"traceparent": PARENT, "tracestate": "vendor=1"}, {}):
+    for incoming in ({"traceparent": PARENT, "tracestate": "vendor=1"},
+                     {"traceparent": PARENT.replace("-01", "-02")}, {"traceparent": "junk"}, {}):
         parent = extract(incoming) if incoming else None
         with tracer.start_as_current_span("x", context=parent) as sdk:
             expected = sdk.get_span_context()
         with UnrecordedSpan(parent) as span:
-            got = span.get_span_context()
-            assert trace.get_current_span() is span  # current for the block: logs, headers
-            assert not span.is_recording()
-        assert trace.get_current_span() is not span  # and no longer after it
-        assert got.is_valid and not got.is_remote
-        assert (got.trace_flags, got.trace_state) == (expected.trace_flags, expected.trace_state)
-        if incoming:
-            assert got.trace_id == expected.trace_id == int(PARENT.split("-")[1], 16)
-        assert got.span_id not in (expected.span_id, int(PARENT.split("-")[2], 16))
+            trace_id, span_id, traceparent = span_ids(span)
+            # Current for the block: the request's log lines and the events it writes.
+            assert current_ids() == (trace_id, span_id)
+            assert current_traceparent() == traceparent.decode()
+        assert current_ids() == (None, None) and current_traceparent() is None  # not after
+        assert traceparent.decode().rsplit("-", 1)[1] == f"{int(expected.trace_flags):02x}"
+        if incoming.get("traceparent", "").startswith("00-"):
+            assert int(trace_id, 16) == expected.trace_id == int(PARENT.split("-")[1], 16)
+        assert int(span_id, 16) not in (0, expected.span_id, int(PARENT.split("-")[2], 16))
 
 
 def test_span_ids_give_the_w3c_traceparent() -> None:
@@ -55,3 +61,11 @@ def test_span_ids_give_the_w3c_traceparent() -> None:
         trace_id, span_id, traceparent = span_ids(span)
     assert trace_id == "0af7651916cd43dd8448eb211c80319c" and len(span_id) == 16
     assert traceparent == f"00-{trace_id}-{span_id}-00".encode()
+
+
+def test_a_recorded_span_is_current_over_an_unrecorded_one() -> None:
+    tracer = make_provider("t", {"OTEL_TRACES_SAMPLER": "always_on"}).get_tracer("t")
+    with UnrecordedSpan() as outer, tracer.start_as_current_span("inner") as inner:
+        ctx = inner.get_span_context()
+        assert current_ids() == (f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}") != (
+            outer.trace_id, outer.span_id)

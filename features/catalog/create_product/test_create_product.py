@@ -63,9 +63,10 @@ async def test_creates_a_product_and_announces_it(app, client, db_conn) -> None:
     fetched = await client.get(response.headers["location"])
     assert fetched.json() == product
     event = await (await db_conn.execute(
-        "SELECT type, payload FROM kernel.outbox_events WHERE aggregate_id = %s",
+        "SELECT type, payload, traceparent FROM kernel.outbox_events WHERE aggregate_id = %s",
         (product["id"],))).fetchone()
     assert event["type"] == "ProductCreated"
+    assert event["traceparent"] == response.headers["traceparent"]  # the request's trace
     assert event["payload"] == {"product_id": product["id"], "sku": "TEA-001",
                                 "name": "Green tea", "description": "Sencha",
                                 "price_cents": 450, "currency": "EUR", "category": "tea"}

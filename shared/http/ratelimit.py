@@ -21,10 +21,11 @@ from shared.settings import Rate, Settings
 class TokenBucket:
     """Refills continuously at quota/window tokens per second up to `quota`."""
 
-    __slots__ = ("name", "rate", "tokens", "updated")
+    __slots__ = ("name", "policy", "rate", "tokens", "updated")
 
     def __init__(self, rate: Rate, now: float, name: str) -> None:
-        self.name = name  # of the policy, as the RateLimit fields show it
+        self.name = name.encode()  # of the policy, as the RateLimit fields show it
+        self.policy = b'"%s";q=%d;w=%d' % (self.name, rate.quota, rate.window)
         self.rate = rate
         self.tokens = float(rate.quota)
         self.updated = now
@@ -40,9 +41,9 @@ class TokenBucket:
 
     def fields(self) -> list[tuple[bytes, bytes]]:
         """The IETF RateLimit-Policy and RateLimit fields after this request."""
-        name, rate = self.name.encode(), self.rate
-        return [(b"ratelimit-policy", b'"%s";q=%d;w=%d' % (name, rate.quota, rate.window)),
-                (b"ratelimit", b'"%s";r=%d;t=%d' % (name, self.tokens, self.seconds_until_full()))]
+        return [(b"ratelimit-policy", self.policy),
+                (b"ratelimit", b'"%s";r=%d;t=%d' % (self.name, self.tokens,
+                                                   self.seconds_until_full()))]
 
     def seconds_until_full(self) -> int:
         missing = self.rate.quota - self.tokens

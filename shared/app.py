@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -77,7 +78,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             "tokens": Provide(lambda: state.tokens, sync_to_thread=False, use_cache=True),
             "principal": Provide(current_principal, sync_to_thread=False),
         },
-        middleware=[Admission(tokens, limiter), StrictInput(MAX_BODY)],
+        middleware=[DefineMiddleware(Admission, tokens=tokens, limiter=limiter),
+                    DefineMiddleware(StrictInput, max_body=MAX_BODY)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(

@@ -11,14 +11,15 @@
    anything reads the body or the Idempotency-Key (a 400 about the body would describe a
    schema the caller may not use).
 
-One middleware, not three: each Litestar middleware layer costs a request about 9k
-instructions of its own before it does anything (measured with callgrind).
+One middleware, not three, and a plain ASGI one (Litestar's `MiddlewareProtocol`): each
+`ASGIMiddleware` layer costs a request about 9k instructions of its own before it does
+anything, a plain layer about half that (measured with callgrind).
 """
 
 from __future__ import annotations
 
 from litestar.connection import ASGIConnection
-from litestar.middleware import ASGIMiddleware
+from litestar.middleware import MiddlewareProtocol
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from shared.auth.tokens import InvalidToken, TokenService
@@ -29,14 +30,18 @@ from shared.http.ratelimit import Limiter, rate_limit
 PUBLIC = {"public": True}
 
 
-class Admission(ASGIMiddleware):
-    scopes = ("http",)  # type: ignore[assignment]
+class Admission(MiddlewareProtocol):
+    """`middleware=[DefineMiddleware(Admission, tokens=..., limiter=...)]`."""
 
-    def __init__(self, tokens: TokenService, limiter: Limiter) -> None:
+    def __init__(self, app: ASGIApp, *, tokens: TokenService, limiter: Limiter) -> None:
+        self.app = app
         self.tokens = tokens
         self.limiter = limiter
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         authenticate(scope, self.tokens)
         opt = scope["route_handler"].opt
         # Litestar builds the OpenAPI routes itself, public and never limited, and answers
@@ -46,7 +51,7 @@ class Admission(ASGIMiddleware):
             rate_limit(scope, self.limiter)
         if not (schema or opt.get("public") or scope["method"] == "OPTIONS"):
             await require_caller(scope)
-        await next_app(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 def authenticate(scope: Scope, tokens: TokenService) -> None:

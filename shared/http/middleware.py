@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
-from litestar.middleware import ASGIMiddleware
+from litestar.middleware import MiddlewareProtocol
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry.trace import Status, StatusCode
 from uuid_utils import uuid7
@@ -135,7 +135,7 @@ class RequestContext:
                 })
 
 
-class StrictInput(ASGIMiddleware):
+class StrictInput(MiddlewareProtocol):
     """Input is exactly what it claims to be, or a 4xx that says why.
 
     - A body is JSON (415 otherwise) of exactly the declared shape. Litestar converts bodies
@@ -146,13 +146,15 @@ class StrictInput(ASGIMiddleware):
       otherwise surface as a 500 deep inside a slice.
     """
 
-    scopes = ("http",)  # type: ignore[assignment]
-
-    def __init__(self, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
+        self.app = app
         self.max_body = max_body
         self._types: dict[Any, Any] = {}
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         if b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
             raise invalid("Query parameters may not contain NUL characters.",
                           parameter=_nul_parameter(scope["query_string"]))
@@ -166,7 +168,7 @@ class StrictInput(ASGIMiddleware):
             body = await read_body(receive, self.max_body)
             _decode_strictly(body, body_type)
             receive = replay_body(body, receive)
-        await next_app(scope, receive, send)
+        await self.app(scope, receive, send)
 
     def _body_type(self, handler: Any) -> Any:
         if handler not in self._types:

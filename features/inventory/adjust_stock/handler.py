@@ -1,7 +1,8 @@
 """POST /v1/inventory/{product_id}/adjustments: an admin adds or removes stock, with a reason.
 
 Idempotent (Idempotency-Key required): a retried adjustment is applied once. 409 when it
-would leave fewer on hand than orders have reserved.
+would leave fewer on hand than orders have reserved. The 201 carries the stock level, named by
+`Content-Location`, not a `Location`: adjustments are not resources one can GET.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Response
+from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, JSONBody
 from psycopg.errors import CheckViolation
 
@@ -23,7 +25,10 @@ from shared.http.schema import problems
 
 @idempotent_post("/v1/inventory/{product_id:uuid}/adjustments", guards=[admin_only],
                  operation_id="adjustStock", tags=["inventory"],
-                 responses=problems(401, 403, 404, 409))
+                 responses=problems(401, 403, 404, 409),
+                 response_headers=[ResponseHeader(
+                     name="Content-Location", documentation_only=True,
+                     description="The stock level this body shows: /v1/inventory/{product_id}")])
 async def adjust_stock(product_id: FromPath[UUID], data: JSONBody[Adjustment],
                        tx: IdempotentTx) -> Response[StockLevel]:
     """Add stock (positive delta) or write it off (negative delta)."""
@@ -37,4 +42,7 @@ async def adjust_stock(product_id: FromPath[UUID], data: JSONBody[Adjustment],
                        "are reserved for orders.") from None
     if row is None:
         raise not_found("Inventory does not know this product (yet).")
-    return Response(StockLevel.from_row(row), status_code=201)
+    # The adjustment has no URL of its own; the body is the stock level it changed, and
+    # Content-Location says so (RFC 9110 8.7).
+    return Response(StockLevel.from_row(row), status_code=201,
+                    headers={"Content-Location": f"/v1/inventory/{product_id}"})

@@ -63,9 +63,11 @@ async def test_adds_stock_once_however_often_it_is_retried(app, client, db_conn)
     assert first.status_code == 201, first.text
     assert first.json() == {"product_id": product_id, "on_hand": 10, "reserved": 0,
                             "available": 10}
+    assert first.headers["content-location"] == f"/v1/inventory/{product_id}"
     again = await client.post(url, json=body, headers=headers)
     assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
+    assert again.headers["content-location"] == first.headers["content-location"]
     assert await state(db_conn, product_id) == (10, 0, 1)
     reason = await (await db_conn.execute(
         "SELECT reason, delta FROM inventory.adjustments WHERE product_id = %s",

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -76,7 +76,9 @@ async def _bare_pool(_: Litestar) -> AsyncIterator[None]:
 bare_app = Litestar([bare, bare_db], lifespan=[_bare_pool])
 
 
-def scratch_database() -> str:
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """A fresh, migrated `rampart_bench` database, dropped afterwards."""
     server = os.environ.get("DATABASE_URL")
     if not server:
         from shared.db.embedded import start_embedded
@@ -86,8 +88,12 @@ def scratch_database() -> str:
         conn.execute("DROP DATABASE IF EXISTS rampart_bench WITH (FORCE)")
         conn.execute("CREATE DATABASE rampart_bench")
     url = urlunsplit(urlsplit(server)._replace(path="/rampart_bench"))
-    migrations.up(url)
-    return url
+    try:
+        migrations.up(url)
+        yield url
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS rampart_bench WITH (FORCE)")
 
 
 @contextmanager
@@ -165,46 +171,46 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     opts = parser.parse_args()
-    database_url = scratch_database()
-    bare_port, app_port = free_port(), free_port()
-    env = {"DATABASE_URL": database_url, "TOKEN_SIGNING_KEY": generate_secret_paserk(),
-           "RATE_LIMIT_ANON": "100000000/minute", "RATE_LIMIT_USER": "100000000/minute",
-           "RATE_LIMIT_ADMIN": "100000000/minute", "DB_POOL_MAX": "16"}
-    rampart = [sys.executable, "-m", "shared", "serve", "--port", str(app_port), "--workers",
-               str(opts.workers)]
-    granian = [sys.executable, "-m", "granian", "--interface", "asgi", "--workers",
-               str(opts.workers), "--no-ws", "--log-level", "warning", "--port", str(bare_port),
-               "tests.bench:bare_app"]
-    # Both servers run throughout; only the one under wrk is busy.
-    with serving(rampart, env, app_port) as base, \
-            serving(granian, {"BENCH_DATABASE_URL": database_url}, bare_port) as bare_base:
-        found = seed(base, database_url)
-        auth = {"Authorization": f"Bearer {found['token']}"}
-        ids = found["product_ids"]
-        targets: list[tuple[str, str, dict[str, str], list[str] | None]] = [
-            ("bare Litestar + one psycopg query", f"{bare_base}/bare-db/{ids[0]}", {}, None),
-            ("GET /v1/users/me", f"{base}/v1/users/me", auth, None),
-            ("GET /v1/products/{id}, one id", f"{base}/v1/products/{ids[0]}", {}, None),
-            (f"GET /v1/products/{{id}}, {len(ids)} ids in turn", base, {},
-             [f"/v1/products/{i}" for i in ids]),
-            ("GET /v1/products?limit=20", f"{base}/v1/products?limit=20", {}, None),
-            (f"GET /v1/inventory/{{id}}, {len(ids)} ids in turn", base, {},
-             [f"/v1/inventory/{i}" for i in ids]),
-        ]
-        # This VM's speed drifts by tens of percent within minutes. So every round measures
-        # the bare route before and after the endpoints, each endpoint's ratio in a round is to
-        # the mean of those two, and the table gives the median round.
-        bare_runs: list[dict[str, float]] = []
-        runs: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in targets}
-        for _ in range(opts.rounds):
-            before = wrk(f"{bare_base}/bare", opts.seconds, opts.connections, {})
-            measured = [(name, wrk(url, opts.seconds, opts.connections, headers, paths))
-                        for name, url, headers, paths in targets]
-            after = wrk(f"{bare_base}/bare", opts.seconds, opts.connections, {})
-            bare_rps = (before["rps"] + after["rps"]) / 2
-            bare_runs += [before, after]
-            for name, result in measured:
-                runs[name].append({**result, "ratio": result["rps"] / bare_rps})
+    with scratch_database() as database_url:
+        bare_port, app_port = free_port(), free_port()
+        env = {"DATABASE_URL": database_url, "TOKEN_SIGNING_KEY": generate_secret_paserk(),
+               "RATE_LIMIT_ANON": "100000000/minute", "RATE_LIMIT_USER": "100000000/minute",
+               "RATE_LIMIT_ADMIN": "100000000/minute", "DB_POOL_MAX": "16"}
+        rampart = [sys.executable, "-m", "shared", "serve", "--port", str(app_port), "--workers",
+                   str(opts.workers)]
+        granian = [sys.executable, "-m", "granian", "--interface", "asgi", "--workers",
+                   str(opts.workers), "--no-ws", "--log-level", "warning", "--port", str(bare_port),
+                   "tests.bench:bare_app"]
+        # Both servers run throughout; only the one under wrk is busy.
+        with serving(rampart, env, app_port) as base, \
+                serving(granian, {"BENCH_DATABASE_URL": database_url}, bare_port) as bare_base:
+            found = seed(base, database_url)
+            auth = {"Authorization": f"Bearer {found['token']}"}
+            ids = found["product_ids"]
+            targets: list[tuple[str, str, dict[str, str], list[str] | None]] = [
+                ("bare Litestar + one psycopg query", f"{bare_base}/bare-db/{ids[0]}", {}, None),
+                ("GET /v1/users/me", f"{base}/v1/users/me", auth, None),
+                ("GET /v1/products/{id}, one id", f"{base}/v1/products/{ids[0]}", {}, None),
+                (f"GET /v1/products/{{id}}, {len(ids)} ids in turn", base, {},
+                 [f"/v1/products/{i}" for i in ids]),
+                ("GET /v1/products?limit=20", f"{base}/v1/products?limit=20", {}, None),
+                (f"GET /v1/inventory/{{id}}, {len(ids)} ids in turn", base, {},
+                 [f"/v1/inventory/{i}" for i in ids]),
+            ]
+            # This VM's speed drifts by tens of percent within minutes. So every round measures
+            # the bare route before and after the endpoints, each endpoint's ratio in a round is to
+            # the mean of those two, and the table gives the median round.
+            bare_runs: list[dict[str, float]] = []
+            runs: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in targets}
+            for _ in range(opts.rounds):
+                before = wrk(f"{bare_base}/bare", opts.seconds, opts.connections, {})
+                measured = [(name, wrk(url, opts.seconds, opts.connections, headers, paths))
+                            for name, url, headers, paths in targets]
+                after = wrk(f"{bare_base}/bare", opts.seconds, opts.connections, {})
+                bare_rps = (before["rps"] + after["rps"]) / 2
+                bare_runs += [before, after]
+                for name, result in measured:
+                    runs[name].append({**result, "ratio": result["rps"] / bare_rps})
     print(f"\nwrk -t2 -c{opts.connections} -d{opts.seconds}s per endpoint in each of "
           f"{opts.rounds} rounds, granian {opts.workers} workers, {os.cpu_count()} cores shared "
           "with wrk and PostgreSQL; medians of the rounds (p99: the worst round in brackets)\n")

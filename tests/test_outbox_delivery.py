@@ -283,6 +283,25 @@ async def test_housekeeping_purges_done_deliveries_in_batches(
     assert _sample("outbox_backlog", state="pending") == 0
 
 
+async def test_deliveries_of_a_removed_subscriber_are_counted_apart_and_named(
+        url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    kept, removed = subscription(recorder(), "tests.kept"), subscription(recorder(), "tests.gone")
+    register(kept, removed)
+    await publish_ticks(url, [(uuid7(), 0), (uuid7(), 0)])
+    await query(url, "UPDATE kernel.outbox_deliveries SET next_attempt_at = now() - "
+                     "interval '1 hour' WHERE subscriber = 'tests.gone'")
+    async with running(url, [kept]) as relay:  # a build without tests.gone
+        await eventually(lambda: _count(url, "state = 'done'", 2))
+        await relay.housekeep(purge=False)
+        await relay.housekeep(purge=False)  # named once, not at every refresh
+    assert _sample("outbox_backlog", state="orphaned") == 2
+    assert _sample("outbox_backlog", state="pending") == 0
+    assert _sample("outbox_oldest_due_age_seconds") == 0  # not an alert for nobody
+    warnings = [line for line in capsys.readouterr().out.splitlines()
+                if "outbox_orphaned_deliveries" in line]
+    assert len(warnings) == 1 and '"subscribers":{"tests.gone":2}' in warnings[0]
+
+
 async def test_a_delivery_whose_relay_died_on_its_last_attempt_is_buried(url: str) -> None:
     sub = subscription(recorder())
     register(sub)

@@ -6,7 +6,8 @@ from prometheus_client import Counter, Gauge, Histogram
 
 # Every relay measures the same shared table, so with several processes the latest reading is
 # the truth, not their sum.
-BACKLOG = Gauge("outbox_backlog", "Deliveries not done yet, by state (pending, dead)",
+BACKLOG = Gauge("outbox_backlog",
+                "Deliveries not done yet, by state (pending, orphaned: no such subscriber, dead)",
                 ["state"], multiprocess_mode="mostrecent")
 OLDEST_DUE_AGE = Gauge("outbox_oldest_due_age_seconds",
                        "How long the oldest due delivery has been waiting",

@@ -96,11 +96,23 @@ DELETE FROM kernel.outbox_events WHERE id IN (
     ORDER BY e.id LIMIT %(batch)s
     FOR UPDATE SKIP LOCKED)"""
 
+# Pending deliveries of subscribers this build does not have (one was removed or renamed, or a
+# newer build added it during a rolling deploy) are "orphaned": nobody here can deliver them,
+# so they are counted apart and kept out of the due age that alerts watch.
 STATS = """
-SELECT count(*) FILTER (WHERE state = 'pending') AS pending,
+SELECT count(*) FILTER (WHERE state = 'pending' AND subscriber = ANY(%(subscribers)s))
+           AS pending,
+       count(*) FILTER (WHERE state = 'pending' AND subscriber <> ALL(%(subscribers)s))
+           AS orphaned,
        count(*) FILTER (WHERE state = 'dead') AS dead,
        coalesce(extract(epoch FROM now() - min(next_attempt_at)
-                FILTER (WHERE state = 'pending' AND next_attempt_at <= now())), 0)::float8
+                FILTER (WHERE state = 'pending' AND next_attempt_at <= now()
+                        AND subscriber = ANY(%(subscribers)s))), 0)::float8
            AS oldest_due_age
 FROM kernel.outbox_deliveries
 WHERE state <> 'done'"""
+
+ORPHANED = """
+SELECT subscriber, count(*) AS deliveries FROM kernel.outbox_deliveries
+WHERE state = 'pending' AND subscriber <> ALL(%s)
+GROUP BY subscriber ORDER BY subscriber"""

@@ -81,6 +81,7 @@ class Relay:
         self._stopping = False
         self._loop: asyncio.Task[None] | None = None
         self._helpers: list[asyncio.Task[None]] = []
+        self._orphaned_logged = 0
 
     async def start(self) -> None:
         self._helpers.append(asyncio.create_task(self._housekeeping(), name="outbox-housekeeping"))
@@ -320,10 +321,18 @@ class Relay:
         """
         async with self.db.connection() as conn:
             await _untraced(conn, sql.REAP, (self.settings.outbox_max_attempts,))
-            stats = (await _untraced(conn, sql.STATS))[0]
+            known = list(self.subscriptions)
+            stats = (await _untraced(conn, sql.STATS, {"subscribers": known}))[0]
             BACKLOG.labels("pending").set(stats["pending"])
+            BACKLOG.labels("orphaned").set(stats["orphaned"])
             BACKLOG.labels("dead").set(stats["dead"])
             OLDEST_DUE_AGE.set(stats["oldest_due_age"])
+            if stats["orphaned"] != self._orphaned_logged:  # said once, and again when it changes
+                self._orphaned_logged = stats["orphaned"]
+                if stats["orphaned"]:
+                    orphaned = await _untraced(conn, sql.ORPHANED, (known,))
+                    log.warning("outbox_orphaned_deliveries", subscribers={
+                        row["subscriber"]: row["deliveries"] for row in orphaned})
             if not purge:
                 return 0
             cutoff = datetime.now(UTC) - timedelta(hours=self.settings.outbox_retention_hours)

@@ -4,7 +4,7 @@
 
 Both servers run under granian with the same worker count on this machine, and wrk shares the
 same cores, so the ratio between rows is the figure that travels, not the absolute numbers.
-Each round measures the bare route before and after the endpoints; the table is the median.
+Each round measures the bare route before and after the endpoints; the table gives medians.
 Uses DATABASE_URL's server when set (in a scratch database `rampart_bench`), else an embedded
 PostgreSQL under .data/bench-postgres. Not part of `make test`: speed is measured, never asserted.
 """
@@ -199,7 +199,7 @@ def main() -> None:
             ]
             # This VM's speed drifts by tens of percent within minutes. So every round measures
             # the bare route before and after the endpoints, each endpoint's ratio in a round is to
-            # the mean of those two, and the table gives the median round.
+            # the mean of those two, and each figure in the table is its median over the rounds.
             bare_runs: list[dict[str, float]] = []
             runs: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in targets}
             for _ in range(opts.rounds):

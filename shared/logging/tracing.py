@@ -29,7 +29,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span, SpanContext, SpanKind
 from psycopg import AsyncCursor
 
 tracer = trace.get_tracer("rampart")
@@ -113,26 +113,35 @@ def span_ids(span: Span | UnrecordedSpan) -> tuple[str, str, bytes]:
     """A span's trace id, span id (hex) and W3C traceparent, for log lines and headers."""
     if isinstance(span, UnrecordedSpan):
         return span.trace_id, span.span_id, span.traceparent.encode()
-    ctx = span.get_span_context()
-    trace_id, span_id = f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}"
-    return trace_id, span_id, f"00-{trace_id}-{span_id}-{int(ctx.trace_flags):02x}".encode()
+    trace_id, span_id, traceparent = _w3c(span.get_span_context())
+    return trace_id, span_id, traceparent.encode()
 
 
 def current_traceparent() -> str | None:
     """The W3C traceparent of the current span, or None outside any span."""
-    ctx = trace.get_current_span().get_span_context()
-    if ctx.is_valid:
-        return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{int(ctx.trace_flags):02x}"
-    unrecorded = _unrecorded.get()
-    return unrecorded.traceparent if unrecorded is not None else None
+    ids = _current()
+    return ids[2] if ids else None
 
 
 def current_ids() -> tuple[str | None, str | None]:
+    ids = _current()
+    return (ids[0], ids[1]) if ids else (None, None)
+
+
+def _current() -> tuple[str, str, str] | None:
+    """The current span's ids: a valid SDK span's, else the request's unrecorded one's."""
     ctx = trace.get_current_span().get_span_context()
     if ctx.is_valid:
-        return f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}"
+        return _w3c(ctx)
     unrecorded = _unrecorded.get()
-    return (unrecorded.trace_id, unrecorded.span_id) if unrecorded is not None else (None, None)
+    if unrecorded is None:
+        return None
+    return unrecorded.trace_id, unrecorded.span_id, unrecorded.traceparent
+
+
+def _w3c(ctx: SpanContext) -> tuple[str, str, str]:
+    trace_id, span_id = f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}"
+    return trace_id, span_id, f"00-{trace_id}-{span_id}-{int(ctx.trace_flags):02x}"
 
 
 class TracedCursor(AsyncCursor[Any]):

@@ -63,7 +63,8 @@ class CursorCodec:
         try:
             encoded, mac = cursor.split(".")
             body = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-            if not hmac.compare_digest(mac, self._sign(body)):
+            # Bytes, not str: compare_digest refuses non-ASCII text with a TypeError.
+            if not hmac.compare_digest(mac.encode(), self._sign(body).encode()):
                 raise ValueError("signature")
             decoded = msgspec.json.decode(body, type=_CursorBody)
             if decoded.scope != scope:

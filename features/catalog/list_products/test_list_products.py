@@ -53,10 +53,15 @@ async def test_forged_and_foreign_cursors_are_400(client, db_conn) -> None:
     encoded, mac = cursor.split(".")
     forged = encoded[:-2] + ("AA" if encoded[-2:] != "AA" else "BB") + "." + mac
     for params in ({"cursor": forged}, {"cursor": "garbage"}, {"cursor": cursor + "x"},
+                   # text that is not ASCII, in the signature or in the body
+                   {"cursor": encoded + ".é"}, {"cursor": "é." + mac},
                    # a cursor of the unfiltered list cannot continue a filtered one
                    {"cursor": cursor, "category": "tea"}):
         body = problem(await client.get("/v1/products", params=params), 400, "validation-error")
         assert body["errors"][0]["parameter"] == "cursor", params
+    for raw in ("e30.%ED%A0%80", "%FF%FE.abc", "e30.%00"):  # broken UTF-8, NUL
+        body = problem(await client.get(f"/v1/products?cursor={raw}"), 400, "validation-error")
+        assert body["errors"][0]["parameter"] == "cursor", raw
     body = problem(await client.get("/v1/products", params={"category": ""}),
                    400, "validation-error")
     assert body["errors"][0]["parameter"] == "category"

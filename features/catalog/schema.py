@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta
 
+from shared.http.problems import invalid
 from shared.http.schema import whole
 
 PRODUCT_COLUMNS = ("id, sku, name, description, price_cents, currency, category, version, "
@@ -21,9 +22,35 @@ Sku = Annotated[str, Meta(min_length=1, max_length=64, pattern=whole(r"[A-Z0-9-]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Description = Annotated[str, Meta(max_length=5000)]
 PriceCents = Annotated[int, Meta(ge=1, le=MAX_PRICE_CENTS, description="Minor units.")]
-Currency = Annotated[str, Meta(min_length=3, max_length=3, pattern=whole(r"[A-Z]{3}"),
-                               description="ISO 4217 code.")]
+# The circulating currencies of ISO 4217 (list one, 2026): no fund codes (BOV, CHE, USN...),
+# no metals or special codes (XAU, XDR, XTS, XXX), none withdrawn (HRK, BGN, ANG, SLL, ZWL).
+# A literal, so a typo is a 400 naming the field and the OpenAPI document lists the codes.
+Currency = Annotated[Literal[
+    "AED", "AFN", "ALL", "AMD", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BHD",
+    "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF",
+    "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN",
+    "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD",
+    "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES",
+    "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL",
+    "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN",
+    "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP",
+    "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK",
+    "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT",
+    "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VED", "VES",
+    "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+], Meta(description="ISO 4217 code of a circulating currency, upper case.")]
 Category = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+def trimmed(value: str, field: str, *, parameter: bool = False) -> str:
+    """Names and categories are stored trimmed and must say something. A category filter is
+    trimmed the same way (`parameter=True`), so `?category= tea ` finds what `tea` does."""
+    clean = value.strip()
+    if not clean:
+        detail = f"{field} must contain a non-space character."
+        raise invalid(detail, parameter=field) if parameter else invalid(
+            detail, pointer=f"#/{field}")
+    return clean
 
 
 class Product(msgspec.Struct, frozen=True):

@@ -116,6 +116,8 @@ INVALID = [
     ({"price_cents": True}, "#/price_cents"),
     ({"currency": "eur"}, "#/currency"),
     ({"currency": "EURO"}, "#/currency"),
+    ({"currency": "ZZZ"}, "#/currency"),  # three letters, but no ISO 4217 currency
+    ({"currency": "XAU"}, "#/currency"),  # gold is a code, not money one prices in
     ({"sku": "tea-1"}, "#/sku"),
     ({"sku": "T" * 65}, "#/sku"),
     ({"sku": ""}, "#/sku"),

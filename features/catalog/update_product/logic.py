@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import msgspec
 from msgspec import UNSET
 
+from features.catalog.schema import trimmed
 from features.catalog.update_product.schema import ProductChanges
 from shared.http.problems import invalid
 
@@ -23,12 +24,7 @@ class Changes(msgspec.Struct, frozen=True):
 
 
 def _trimmed(value: str | msgspec.UnsetType, field: str) -> str | None:
-    if value is UNSET:
-        return None
-    clean = value.strip()
-    if not clean:
-        raise invalid(f"{field} must contain a non-space character.", pointer=f"#/{field}")
-    return clean
+    return None if value is UNSET else trimmed(value, field)
 
 
 def changes(data: ProductChanges) -> Changes:

@@ -111,6 +111,7 @@ async def records(db_conn) -> int:
 @pytest.mark.parametrize(("values", "key"), [
     (["abc"], "abc"), (['"abc"'], "abc"), ([' "a b" '], "a b"), ([r'"say \"hi\""'], 'say "hi"'),
     (["x" * 255], "x" * 255), (["~!#$%&'*+-.^_`|"], "~!#$%&'*+-.^_`|"),
+    (['"' + '\\"' * 255 + '"'], '"' * 255),  # 255 characters, each escaped
 ])
 def test_keys_are_bare_or_quoted_printable_ascii(values, key):
     assert parse_key(values) == key
@@ -165,6 +166,12 @@ async def test_a_missing_key_is_400_and_nothing_happens(client, headers, db_conn
     problem(await client.post("/probe", json={"note": "x"}, headers=headers("x" * 256)),
             400, "validation-error")
     assert await effects(db_conn) == []
+    # The longest key, quoted with every character escaped, is still one key of 255.
+    escaped = '"' + '\\\\' * 255 + '"'
+    response = await client.post("/probe", json={"note": "x"}, headers=headers(escaped))
+    assert response.status_code == 201, response.text
+    again = await client.post("/probe", json={"note": "x"}, headers=headers("\\" * 255))
+    assert again.headers["idempotent-replayed"] == "true"
 
 
 async def test_the_same_key_for_another_body_or_endpoint_is_422(client, headers, db_conn):

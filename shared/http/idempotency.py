@@ -56,9 +56,11 @@ _KEY = re.compile(r"[\x20-\x7e]{1,255}")
 _QUOTED = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
 
 IdempotentTx = NamedDependency[Tx]
+# The middleware has parsed and checked the key (`parse_key`) before Litestar reads this. No
+# maxLength: a quoted key of 255 characters, each escaped, is 512 characters long on the wire.
 KeyHeader = Annotated[str, HeaderParameter(
-    name=HEADER, min_length=1, max_length=257, pattern=r"^[\x20-\x7e]+$",  # 255 + quotes
-    description="1-255 printable ASCII characters, bare or as a quoted string; "
+    name=HEADER, min_length=1, pattern=r"^[\x20-\x7e]+$",
+    description="1-255 printable ASCII characters, bare or as a quoted string (RFC 8941); "
     "unique per request you mean to make once. Kept for 24 hours.")]
 
 

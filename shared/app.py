@@ -13,7 +13,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, Operation, SecurityScheme
 from litestar.routes import HTTPRoute
 
 from shared.auth.middleware import Admission
@@ -22,9 +22,11 @@ from shared.auth.tokens import TokenService, dev_signing_key, parse_verify_keys
 from shared.db import admin as outbox_admin
 from shared.db import events
 from shared.db.pool import Database
+from shared.http.concurrency import provide_if_match
 from shared.http.health import live, ready
 from shared.http.metrics import metrics, observe_pool
 from shared.http.middleware import RequestContext, StrictInput
+from shared.http.openapi import KernelOperation
 from shared.http.pagination import CursorCodec
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.ratelimit import Limiter
@@ -67,6 +69,12 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         # requirement is declared per protected operation instead of for the whole document.
         if not handler.opt.get("public") and handler.security is None:
             handler.security = [{"bearer": []}]
+        # The document shows what the kernel adds to every answer (shared/http/openapi.py).
+        if handler.operation_class is Operation:
+            handler.operation_class = KernelOperation
+        elif not issubclass(handler.operation_class, KernelOperation):
+            raise TypeError(f"{handler.handler_name}: operation_class must extend "
+                            "KernelOperation, so its document shows the kernel's answers")
     app = Litestar(
         route_handlers=handlers,
         state=state,
@@ -77,6 +85,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             "settings": Provide(lambda: state.settings, sync_to_thread=False, use_cache=True),
             "tokens": Provide(lambda: state.tokens, sync_to_thread=False, use_cache=True),
             "principal": Provide(current_principal, sync_to_thread=False),
+            "if_match": Provide(provide_if_match, sync_to_thread=False),
         },
         middleware=[DefineMiddleware(Admission, tokens=tokens, limiter=limiter),
                     DefineMiddleware(StrictInput, max_body=MAX_BODY)],

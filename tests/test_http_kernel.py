@@ -81,6 +81,10 @@ async def test_a_get_holding_the_current_etag_is_an_empty_304(client) -> None:
             assert "content-type" not in response.headers
             assert response.headers.get("content-length", "0") == "0"
             assert response.headers["x-content-type-options"] == "nosniff"  # still enveloped
+    # A list sent as several field lines is one list (RFC 9110 5.3).
+    lines = await client.get("/v1/test/tagged/200",
+                             headers=[("If-None-Match", '"1"'), ("If-None-Match", '"7"')])
+    assert lines.status_code == 304
     for held in ('"1"', "garbage", ""):
         response = await client.get("/v1/test/tagged/200", headers={"If-None-Match": held})
         assert response.status_code == 200 and response.json() == {"kind": "tagged"}
@@ -152,6 +156,33 @@ async def test_traceparent_is_continued_and_returned(client) -> None:
     assert trace_id == "0af7651916cd43dd8448eb211c80319c" and span_id != "b7ad6b7169203331"
     fresh = await client.get("/health/live")
     assert TRACEPARENT.match(fresh.headers["traceparent"])[1] != trace_id
+
+
+async def test_openapi_shows_the_headers_and_problems_the_kernel_adds(client) -> None:
+    spec = (await client.get("/schema/openapi.json")).json()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            for status in ("429", "500", "503"):
+                assert status in responses, (method, path, status)
+            assert "Retry-After" in responses["429"]["headers"], (method, path)
+            assert "Retry-After" in responses["503"]["headers"], (method, path)
+            for status, response in responses.items():
+                assert "X-Request-ID" in response["headers"], (method, path, status)
+            if operation.get("security"):
+                assert "WWW-Authenticate" in responses["401"]["headers"], (method, path)
+            if "requestBody" in operation:
+                assert {"413", "415"} <= responses.keys(), (method, path)
+    create = spec["paths"]["/v1/products"]["post"]
+    created = create["responses"]["201"]["headers"]
+    assert {"Location", "ETag", "Idempotent-Replayed"} <= created.keys()
+    assert "Retry-After" in create["responses"]["409"]["headers"]  # key still in progress
+    update = spec["paths"]["/v1/products/{product_id}"]["patch"]
+    assert [p["required"] for p in update["parameters"] if p["name"] == "If-Match"] == [True]
+    assert "ETag" in update["responses"]["200"]["headers"]
+    assert "ETag" in update["responses"]["412"]["headers"] and "428" in update["responses"]
+    read = spec["paths"]["/v1/products/{product_id}"]["get"]["responses"]
+    assert "ETag" in read["200"]["headers"] and "ETag" in read["304"]["headers"]
 
 
 async def test_openapi_documents_every_v1_route_with_problem_errors(client, app) -> None:

@@ -13,10 +13,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+from litestar import Request
+from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency
 from litestar.enums import ParamType
-from litestar.openapi.spec import OpenAPIResponse, OpenAPIType, Operation, Parameter, Schema
+from litestar.openapi.spec import OpenAPIResponse, OpenAPIType, Parameter, Schema
 from litestar.params import HeaderParameter
 
+from shared.http.openapi import CURRENT_ETAG, KernelOperation
 from shared.http.problems import Problem, invalid
 
 # entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, in a comma-separated list (RFC 9110 8.8.3)
@@ -24,23 +28,38 @@ _TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
 # Versions are PostgreSQL integers: a longer number cannot match and must not reach the query.
 _VERSION = re.compile(r"^[0-9]{1,9}$")
 
-IfMatch = Annotated[str | None, HeaderParameter(
+# `ETag` of a success response, for a slice's `response_headers=[ETAG]` (OpenAPI only).
+ETAG = ResponseHeader(name="ETag", documentation_only=True,
+                      description='The version you read, e.g. `"3"`: send it as If-Match.')
+# Optional to Litestar so that a missing one is our 428; the document marks it required.
+_IfMatchHeader = Annotated[str | None, HeaderParameter(
     name="If-Match", description='The ETag you last read, e.g. `"3"`. Required.')]
+# What an update handler takes: `if_match: IfMatchVersions`, the versions it may apply to.
+IfMatchVersions = NamedDependency[list[int]]
 
 
-class ConditionalRead(Operation):
+def provide_if_match(request: Request[Any, Any, Any],
+                     if_match_header: _IfMatchHeader = None) -> list[int]:
+    """The `if_match` dependency: every `If-Match` line as one list (RFC 9110 5.3), parsed."""
+    lines = [value.decode("latin-1") for name, value in request.scope["headers"]
+             if name == b"if-match"]
+    return if_match_versions(", ".join(lines) if lines else None)
+
+
+class ConditionalRead(KernelOperation):
     """The OpenAPI operation of a GET that sends an ETag: it takes If-None-Match and may
     answer 304. (The envelope does the answering; nothing in the handler reads the header.)"""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def document(self) -> None:
         self.parameters = [*(self.parameters or []), Parameter(
             name="If-None-Match", param_in=ParamType.HEADER, required=False,
             schema=Schema(type=OpenAPIType.STRING),
             description='ETags you hold, e.g. `"3"`; if one is current the answer is an empty '
                         "304.")]
         self.responses = {**(self.responses or {}), "304": OpenAPIResponse(
-            description="Not modified: the ETag you sent is current.")}
+            description="Not modified: the ETag you sent is current.",
+            headers={"ETag": CURRENT_ETAG})}
+        super().document()
 
 
 def etag(version: int) -> str:

@@ -80,8 +80,10 @@ class RequestContext:
         for key, value in scope["headers"]:
             if key in _TRACE_HEADERS:
                 carrier[key.decode()] = value.decode("latin-1")
-            elif key == b"if-none-match" and method in ("GET", "HEAD") and if_none_match is None:
-                if_none_match = value.decode("latin-1")
+            elif key == b"if-none-match" and method in ("GET", "HEAD"):
+                # Several field lines are one list (RFC 9110 5.3).
+                held = value.decode("latin-1")
+                if_none_match = held if if_none_match is None else f"{if_none_match}, {held}"
         status = 500
         empty_body = method == "HEAD"
         recorded = spans_recorded()

@@ -6,6 +6,7 @@ Idempotent: a retry with the same Idempotency-Key replays the first answer and c
 from __future__ import annotations
 
 from litestar import Response
+from litestar.datastructures import ResponseHeader
 from litestar.params import JSONBody
 from psycopg.errors import UniqueViolation
 
@@ -15,14 +16,17 @@ from features.catalog.events import ProductCreated
 from features.catalog.schema import Product
 from shared.auth.principal import admin_only
 from shared.db.events import publish
-from shared.http.concurrency import etag
+from shared.http.concurrency import ETAG, etag
 from shared.http.idempotency import IdempotentTx, idempotent_post
 from shared.http.problems import conflict
 from shared.http.schema import problems
 
 
 @idempotent_post("/v1/products", guards=[admin_only], operation_id="createProduct",
-                 tags=["catalog"], responses=problems(401, 403, 409))
+                 tags=["catalog"], responses=problems(401, 403, 409),
+                 response_headers=[ETAG, ResponseHeader(
+                     name="Location", documentation_only=True,
+                     description="The new product's URL: /v1/products/{id}")])
 async def create_product(data: JSONBody[NewProduct], tx: IdempotentTx) -> Response[Product]:
     """Add a product to the catalog."""
     product = logic.new_product(data)

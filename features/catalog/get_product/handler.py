@@ -15,14 +15,15 @@ from litestar.params import FromPath
 from features.catalog.get_product import sql
 from features.catalog.schema import Product
 from shared.auth.middleware import PUBLIC
-from shared.http.concurrency import ConditionalRead, etag
+from shared.http.concurrency import ETAG, ConditionalRead, etag
 from shared.http.deps import Db
 from shared.http.problems import not_found
 from shared.http.schema import problems
 
 
 @get("/v1/products/{product_id:uuid}", opt=PUBLIC, operation_id="getProduct",
-     tags=["catalog"], operation_class=ConditionalRead, responses=problems(404))
+     tags=["catalog"], operation_class=ConditionalRead, responses=problems(404),
+     response_headers=[ETAG])
 async def get_product(product_id: FromPath[UUID], db: Db) -> Response[Product]:
     """One product."""
     row = await sql.get_product(db, product_id)

@@ -18,21 +18,20 @@ from features.catalog.update_product import logic, sql
 from features.catalog.update_product.schema import ProductChanges
 from shared.auth.principal import admin_only
 from shared.db.events import publish
-from shared.http.concurrency import IfMatch, etag, if_match_versions, precondition_failed
+from shared.http.concurrency import ETAG, IfMatchVersions, etag, precondition_failed
 from shared.http.deps import Db
 from shared.http.problems import not_found
 from shared.http.schema import problems
 
 
 @patch("/v1/products/{product_id:uuid}", guards=[admin_only], operation_id="updateProduct",
-       tags=["catalog"], responses=problems(401, 403, 404, 412, 428))
+       tags=["catalog"], responses=problems(401, 403, 404, 412, 428), response_headers=[ETAG])
 async def update_product(product_id: FromPath[UUID], data: JSONBody[ProductChanges], db: Db,
-                         if_match: IfMatch = None) -> Response[Product]:
+                         if_match: IfMatchVersions) -> Response[Product]:
     """Change a product's name, description, price or category."""
-    versions = if_match_versions(if_match)
     changes = logic.changes(data)
     async with db.transaction() as tx:
-        row = await sql.update_product(tx, product_id, versions, changes)
+        row = await sql.update_product(tx, product_id, if_match, changes)
         if row is None:
             current = await sql.current_version(tx, product_id)
             if current is None:

@@ -104,6 +104,9 @@ async def test_if_match_is_required_and_checked(app, client, db_conn) -> None:
     assert body["errors"][0]["parameter"] == "If-Match"
     assert (await client.patch(url, headers=admin(app, '"0", "1"'), json={"name": "x"})) \
         .status_code == 200
+    # A list sent as two field lines is the same list (RFC 9110 5.3): "2" is now current.
+    lines = [*bearer(app).items(), ("If-Match", '"0"'), ("If-Match", '"2"')]
+    assert (await client.patch(url, headers=lines, json={"name": "y"})).status_code == 200
 
 
 async def test_bad_bodies_ids_and_callers(app, client, db_conn) -> None:

@@ -1,0 +1,94 @@
+"""What the kernel adds to every answer, written into each operation of the OpenAPI document.
+
+A slice documents what it decides: its success status, its own headers (`ETag`, `Location`,
+with `response_headers=[...]`) and the problems it raises (`problems(404, 409)`). What the
+kernel does on every route a slice would otherwise have to repeat, so `KernelOperation` adds
+it from what the operation already shows (the app factory makes it every handler's
+`operation_class`):
+- every response: `X-Request-ID`, `traceparent`, and the `RateLimit` fields;
+- 429 and 503 with `Retry-After`, and a bare 500, on every operation;
+- 401 with `WWW-Authenticate` where a token is required;
+- 413 and 415 where there is a request body;
+- `If-Match` required, with 412 (carrying the current `ETag`) and 428, where it is taken: the
+  header is optional to Litestar only so that its absence is a 428, not a 400;
+- `Retry-After` on the 409 of an operation that takes an `Idempotency-Key` (in progress).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.openapi.spec import (
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Reference,
+    Schema,
+)
+
+from shared.http.problems import PROBLEM_JSON
+
+
+def _header(description: str, type_: OpenAPIType = OpenAPIType.STRING) -> OpenAPIHeader:
+    return OpenAPIHeader(schema=Schema(type=type_), description=description)
+
+
+EVERY_RESPONSE = {
+    "X-Request-ID": _header("The request's id: yours (1-128 visible ASCII) or a new one."),
+    "traceparent": _header("W3C trace context of the server span."),
+}
+RATE_LIMIT = {
+    "RateLimit-Policy": _header('The caller\'s policy, e.g. `"user";q=600;w=60`.'),
+    "RateLimit": _header('What is left of it, e.g. `"user";r=599;t=42`.'),
+}
+CURRENT_ETAG = _header('The current version\'s ETag, e.g. `"3"`.')
+RETRY_AFTER = {"Retry-After": _header("Seconds to wait before retrying.", OpenAPIType.INTEGER)}
+_ADDED = {
+    "401": ("Missing or invalid access token", {"WWW-Authenticate": _header(
+        'The scheme to use: `Bearer realm="rampart"`.')}),
+    "412": ("Precondition failed", {"ETag": CURRENT_ETAG}),
+    "413": ("Payload too large", {}),
+    "415": ("Unsupported media type", {}),
+    "428": ("Precondition required", {}),
+    "429": ("Rate limited", RETRY_AFTER),
+    "500": ("Internal error: nothing about it is told; quote the request_id", {}),
+    "503": ("Service unavailable: the database is briefly unreachable", RETRY_AFTER),
+}
+
+
+class KernelOperation(Operation):
+    """An operation as the kernel answers it (see the module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.document()
+
+    def document(self) -> None:
+        """Add the kernel's part; a subclass adds its own first, then calls this."""
+        responses: dict[str, Any] = dict(self.responses or {})
+        wanted = {"429", "500", "503"}
+        if self.security:
+            wanted.add("401")
+        if self.request_body is not None:
+            wanted |= {"413", "415"}
+        names = {p.name for p in self.parameters or [] if isinstance(p, Parameter)}
+        for parameter in self.parameters or []:
+            if isinstance(parameter, Parameter) and parameter.name == "If-Match":
+                parameter.required = True
+                wanted |= {"412", "428"}
+        for status in wanted - responses.keys():
+            responses[status] = OpenAPIResponse(description=_ADDED[status][0], content={
+                PROBLEM_JSON: OpenAPIMediaType(schema=Reference(
+                    ref="#/components/schemas/ProblemDocument"))})
+        for status, response in responses.items():
+            if not isinstance(response, OpenAPIResponse):
+                continue
+            headers = {**EVERY_RESPONSE, **RATE_LIMIT, **(response.headers or {})}
+            headers.update(_ADDED.get(status, ("", {}))[1])
+            if status == "409" and "Idempotency-Key" in names:
+                headers.update(RETRY_AFTER)  # while the same key is still being processed
+            response.headers = headers
+        self.responses = dict(sorted(responses.items()))

@@ -24,7 +24,7 @@ from shared.http.idempotency import IdempotentTx, fingerprint, idempotent_post, 
 from shared.http.problems import Problem, conflict
 from shared.http.schema import Body
 from shared.modules import Module
-from tests.fixtures import problem
+from tests.fixtures import eventually, problem
 
 PROBE_TABLE = """
 CREATE TABLE public.probe_effects (id uuid PRIMARY KEY, note text NOT NULL);
@@ -262,6 +262,23 @@ async def test_expired_records_are_ignored_then_purged_in_batches(app, client, h
     assert await effects(db_conn) == ["old", "new"]
     assert await idempotency.purge_expired(app.state.db, batch=10) == 25
     assert await records(db_conn) == 1
+
+
+async def test_every_hundredth_stored_record_purges_in_the_background(client, headers, db_conn,
+                                                                      monkeypatch):
+    await db_conn.execute("""
+        INSERT INTO kernel.idempotency_keys
+            (caller, key, endpoint, fingerprint, status, headers, body, expires_at)
+        SELECT 'ip:old', 'k' || n, 'POST /probe', '\\x00', 201, '[]', '', now() - interval '1s'
+        FROM generate_series(1, 5) AS n""")
+    monkeypatch.setattr(idempotency.Idempotency, "stored", idempotency.PURGE_EVERY - 1)
+    response = await client.post("/probe", json={"note": "hundredth"}, headers=headers())
+    assert response.status_code == 201
+
+    async def only_the_live_record_left() -> bool:
+        return await records(db_conn) == 1
+
+    await eventually(only_the_live_record_left)
 
 
 async def test_an_oversized_body_is_413_before_any_work(client, headers, db_conn):

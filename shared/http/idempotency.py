@@ -16,18 +16,20 @@ One request, on one connection, in one transaction:
    - 4xx: roll the effect back to the savepoint, store the outcome (a retry replays it);
    - 5xx, and the 4xx that mean "not acted upon" (`NOT_STORED`): roll everything back and
      store nothing, so the same key may be retried once the cause is fixed.
-Records live 24 hours; every `PURGE_EVERY`th stored record per process deletes expired ones
-in batches, after the answer has been sent.
+Records live 24 hours; every `PURGE_EVERY`th stored record per process starts a purge of
+expired ones, in batches, in the background: the request that triggers it does not wait.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
+import structlog
 from litestar import Request, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency, Provide
@@ -44,6 +46,7 @@ from shared.http.problems import Problem, invalid
 from shared.http.ratelimit import client_ip
 from shared.http.schema import problems
 
+log = structlog.get_logger("rampart.idempotency")
 HEADER = "Idempotency-Key"
 TTL = "24 hours"
 # Answers that say the request was not acted upon: nothing to remember, retrying is safe.
@@ -211,7 +214,25 @@ class Idempotency(ASGIMiddleware):
         if stored:
             Idempotency.stored += 1
             if Idempotency.stored % PURGE_EVERY == 0:
-                await purge_expired(db)
+                _purge_in_background(db)
+
+
+_purges: set[asyncio.Task[int]] = set()  # strong references, so a running purge is kept
+
+
+def _purge_in_background(db: Database) -> None:
+    """Upkeep off the request: it neither delays this answer nor fails it."""
+    if _purges:  # one at a time per process is enough
+        return
+    task = asyncio.get_running_loop().create_task(purge_expired(db), name="idempotency-purge")
+    _purges.add(task)
+    task.add_done_callback(_purge_done)
+
+
+def _purge_done(task: asyncio.Task[int]) -> None:
+    _purges.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("idempotency_purge_failed", error=type(task.exception()).__name__)
 
 
 def _provide_tx(request: Request[Any, Any, Any], idempotency_key: KeyHeader) -> Tx:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from uuid_utils.compat import uuid7
 
-from tests.fixtures import page_through, problem
+from tests.fixtures import bearer, page_through, problem
 
 
 async def seed_products(db_conn, n: int, category: str = "tea", start: int = 0) -> list[str]:
@@ -69,3 +71,39 @@ async def test_forged_and_foreign_cursors_are_400(client, db_conn) -> None:
         body = problem(await client.get("/v1/products", params={"category": blank}),
                        400, "validation-error")
         assert body["errors"][0]["parameter"] == "category", blank
+
+
+async def test_paging_while_products_are_added_lists_each_earlier_one_once(client,
+                                                                           db_conn) -> None:
+    ids = await seed_products(db_conn, 200)
+    paged = asyncio.Event()
+    added: list[str] = []
+
+    async def page() -> list[str]:
+        try:
+            return (await page_through(client, "/v1/products", {"limit": 5}))[0]
+        finally:
+            paged.set()
+
+    async def add() -> None:  # newer products keep arriving until the last page is read
+        while not paged.is_set():
+            added.extend(await seed_products(db_conn, 1, start=1000 + len(added)))
+            await asyncio.sleep(0.001)
+
+    seen, _ = await asyncio.gather(page(), add())
+    assert len(seen) == len(set(seen))  # no duplicates
+    assert [i for i in seen if i in set(ids)] == ids[::-1]  # every earlier one, newest first
+    assert len([i for i in added if i not in seen]) >= 5  # they did arrive during the paging
+
+
+async def test_a_create_refused_for_its_sku_is_not_listed(app, client) -> None:
+    valid = {"sku": "TEA-1", "name": "Tea", "price_cents": 450, "currency": "EUR",
+             "category": "tea"}
+    first = await client.post("/v1/products", json=valid,
+                              headers={**bearer(app), "Idempotency-Key": "a"})
+    assert first.status_code == 201, first.text
+    problem(await client.post("/v1/products", json={**valid, "name": "Other tea"},
+                              headers={**bearer(app), "Idempotency-Key": "b"}), 409, "conflict")
+    for params in ({}, {"category": "tea"}):
+        listed = (await client.get("/v1/products", params=params)).json()
+        assert listed == {"items": [first.json()], "next_cursor": None}, params

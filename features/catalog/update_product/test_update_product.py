@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg
 import pytest
 from msgspec import UNSET
 from uuid_utils.compat import uuid7
@@ -11,7 +12,7 @@ from uuid_utils.compat import uuid7
 from features.catalog.update_product import logic
 from features.catalog.update_product.schema import ProductChanges
 from shared.http.problems import Problem
-from tests.fixtures import bearer, problem
+from tests.fixtures import bearer, eventually, problem
 
 
 async def seed_product(db_conn) -> str:
@@ -131,3 +132,43 @@ async def test_bad_bodies_ids_and_callers(app, client, db_conn) -> None:
     row = await (await db_conn.execute(
         "SELECT version, name FROM catalog.products WHERE id = %s", (product_id,))).fetchone()
     assert (row["version"], row["name"]) == (1, "Mug")
+
+
+# What the schema and logic stop before a PATCH reaches SQL, the table refuses by itself.
+REFUSED = [("price_cents", 0), ("price_cents", -1), ("name", ""), ("name", "n" * 201),
+           ("description", "d" * 5001), ("category", ""), ("category", "c" * 65),
+           ("version", 0), ("sku", "mug-1"), ("currency", "EURO")]
+
+
+async def test_the_table_refuses_what_validation_normally_stops(db_conn) -> None:
+    product_id = await seed_product(db_conn)
+    for column, value in REFUSED:
+        with pytest.raises(psycopg.errors.CheckViolation):
+            await db_conn.execute(f"UPDATE catalog.products SET {column} = %s WHERE id = %s",
+                                  (value, product_id))
+    row = await (await db_conn.execute(
+        "SELECT version, name, price_cents FROM catalog.products WHERE id = %s",
+        (product_id,))).fetchone()
+    assert (row["version"], row["name"], row["price_cents"]) == (1, "Mug", 1299)
+
+
+async def test_an_update_of_a_product_deleted_meanwhile_is_404(app, client, database_url,
+                                                               db_conn) -> None:
+    product_id = await seed_product(db_conn)
+    async with await psycopg.AsyncConnection.connect(database_url) as other:
+        async with other.transaction():
+            await other.execute("DELETE FROM catalog.products WHERE id = %s", (product_id,))
+            patching = asyncio.create_task(client.patch(
+                f"/v1/products/{product_id}", headers=admin(app), json={"name": "x"}))
+
+            async def waiting_for_the_row() -> bool:  # the PATCH's UPDATE waits on our lock
+                row = await (await db_conn.execute(
+                    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname ="
+                    " current_database() AND wait_event_type = 'Lock'")).fetchone()
+                return row["n"] == 1
+
+            await eventually(waiting_for_the_row)
+        problem(await patching, 404, "not-found")
+    events = await (await db_conn.execute(
+        "SELECT count(*) AS n FROM kernel.outbox_events")).fetchone()
+    assert events["n"] == 0

@@ -131,3 +131,49 @@ async def test_bad_requests_change_nothing(app, client, db_conn) -> None:
                               headers={**bearer(app, "customer"), "Idempotency-Key": "k"}),
             403, "forbidden")
     assert await state(db_conn, product_id) == (1, 0, 0)
+
+
+async def test_ten_concurrent_adjustments_with_one_key_apply_once(app, client, db_conn) -> None:
+    product_id = await seed_stock(db_conn)
+    headers = admin(app, "same-key")  # one caller, one key
+    answers = await asyncio.gather(*(
+        client.post(f"/v1/inventory/{product_id}/adjustments", headers=headers,
+                    json={"delta": 7, "reason": "delivery"}) for _ in range(10)))
+    assert {a.status_code for a in answers} <= {201, 409}
+    applied = [a for a in answers if a.status_code == 201
+               and "idempotent-replayed" not in a.headers]
+    assert len(applied) == 1
+    for a in answers:
+        if a.status_code == 201:
+            assert a.json() == applied[0].json()
+        else:
+            problem(a, 409, "idempotency-in-progress")
+            assert a.headers["retry-after"] == "1"
+    assert await state(db_conn, product_id) == (7, 0, 1)
+
+
+async def test_a_not_enough_stock_answer_is_replayed_for_its_key(app, client, db_conn) -> None:
+    product_id = await seed_stock(db_conn, on_hand=5, reserved=3)
+    url, headers = f"/v1/inventory/{product_id}/adjustments", admin(app, "write-off")
+    body = {"delta": -3, "reason": "lost"}
+    refused = problem(await client.post(url, json=body, headers=headers), 409, "conflict")
+    await db_conn.execute("UPDATE inventory.stock_levels SET on_hand = 50 WHERE product_id = %s",
+                          (product_id,))
+    again = await client.post(url, json=body, headers=headers)  # would fit now, but is a retry
+    assert again.status_code == 409 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == refused  # the first answer, request_id included
+    assert await state(db_conn, product_id) == (50, 3, 0)
+
+
+async def test_a_404_is_not_stored_so_the_key_works_once_the_product_is_known(app, client,
+                                                                              db_conn) -> None:
+    product_id = uuid7()
+    url, headers = f"/v1/inventory/{product_id}/adjustments", admin(app, "early")
+    body = {"delta": 4, "reason": "delivery"}
+    problem(await client.post(url, json=body, headers=headers), 404, "not-found")
+    await db_conn.execute("INSERT INTO inventory.stock_levels (product_id) VALUES (%s)",
+                          (product_id,))  # its ProductCreated arrived
+    retried = await client.post(url, json=body, headers=headers)
+    assert retried.status_code == 201, retried.text
+    assert "idempotent-replayed" not in retried.headers and retried.json()["on_hand"] == 4
+    assert await state(db_conn, str(product_id)) == (4, 0, 1)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
+import asyncio
 
 import msgspec
+import psycopg
 import pytest
 from uuid_utils.compat import uuid7
 
@@ -42,8 +43,42 @@ async def test_a_new_product_starts_at_zero_and_redelivery_changes_nothing(db_co
     assert await stock(db_conn, product_id) == {"on_hand": 7, "reserved": 0}
 
 
-@pytest.mark.skipif(importlib.util.find_spec("shared.db.relay") is None,
-                    reason="needs the outbox relay")
+async def test_one_event_handled_twice_at_once_tracks_the_product_once(database_url,
+                                                                      db_conn) -> None:
+    event = ProductCreated(product_id=uuid7())
+
+    async def handle(conn) -> None:
+        async with conn.transaction():
+            await track_product(event, conn)
+
+    async with await psycopg.AsyncConnection.connect(database_url) as first, \
+            await psycopg.AsyncConnection.connect(database_url) as second:
+        async with first.transaction():
+            await track_product(event, first)
+            racing = asyncio.create_task(handle(second))  # meets first's uncommitted row
+
+            async def waiting() -> bool:
+                row = await (await db_conn.execute(
+                    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname ="
+                    " current_database() AND wait_event_type = 'Lock'")).fetchone()
+                return row["n"] == 1
+
+            await eventually(waiting)
+        await racing  # the second delivery commits too, changing nothing
+    assert await stock(db_conn, event.product_id) == {"on_hand": 0, "reserved": 0}
+    rows = await (await db_conn.execute(
+        "SELECT count(*) AS n FROM inventory.stock_levels")).fetchone()
+    assert rows["n"] == 1
+
+
+@pytest.mark.parametrize("payload", [b'{"sku": "TEA-1"}', b'{"product_id": 42}',
+                                     b'{"product_id": "not-a-uuid"}', b'{"product_id": null}',
+                                     b'[]', b''])
+def test_a_malformed_payload_does_not_decode(payload) -> None:
+    with pytest.raises(msgspec.DecodeError):  # ValidationError is one too
+        msgspec.json.decode(payload, type=subscription.payload_type)
+
+
 class TestThroughTheRelay:
     @pytest.fixture
     def settings(self):
@@ -63,3 +98,25 @@ class TestThroughTheRelay:
 
         assert await eventually(tracked) == {"product_id": created.json()["id"], "on_hand": 0,
                                              "reserved": 0, "available": 0}
+
+    async def test_a_malformed_event_fails_its_delivery_and_writes_nothing(self, db_conn,
+                                                                           client) -> None:
+        event_id, aggregate = uuid7(), uuid7()
+        await db_conn.execute(
+            "WITH e AS (INSERT INTO kernel.outbox_events (id, type, aggregate_id, payload,"
+            " occurred_at) VALUES (%s, 'ProductCreated', %s, '{\"product_id\": 42}', now())"
+            " RETURNING seq) INSERT INTO kernel.outbox_deliveries (id, event_id, subscriber,"
+            " aggregate_id, seq) SELECT %s, %s, %s, %s, seq FROM e",
+            (event_id, aggregate, uuid7(), event_id, subscription.name, aggregate))
+
+        async def failed():
+            return await (await db_conn.execute(
+                "SELECT state, attempts, last_error FROM kernel.outbox_deliveries"
+                " WHERE event_id = %s AND last_error IS NOT NULL", (event_id,))).fetchone()
+
+        delivery = await eventually(failed)
+        assert delivery["state"] == "pending" and delivery["attempts"] >= 1  # to be retried
+        assert delivery["last_error"].startswith("ValidationError: Expected `uuid`, got `int`")
+        rows = await (await db_conn.execute(
+            "SELECT count(*) AS n FROM inventory.stock_levels")).fetchone()
+        assert rows["n"] == 0

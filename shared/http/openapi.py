@@ -30,6 +30,7 @@ from litestar.openapi.spec import (
 )
 
 from shared.http.problems import PROBLEM_JSON
+from shared.http.schema import DESCRIPTIONS
 
 
 def _header(description: str, type_: OpenAPIType = OpenAPIType.STRING) -> OpenAPIHeader:
@@ -46,16 +47,11 @@ RATE_LIMIT = {
 }
 CURRENT_ETAG = _header('The current version\'s ETag, e.g. `"3"`.')
 RETRY_AFTER = {"Retry-After": _header("Seconds to wait before retrying.", OpenAPIType.INTEGER)}
-_ADDED = {
-    "401": ("Missing or invalid access token", {"WWW-Authenticate": _header(
-        'The scheme to use: `Bearer realm="rampart"`.')}),
-    "412": ("Precondition failed", {"ETag": CURRENT_ETAG}),
-    "413": ("Payload too large", {}),
-    "415": ("Unsupported media type", {}),
-    "428": ("Precondition required", {}),
-    "429": ("Rate limited", RETRY_AFTER),
-    "500": ("Internal error: nothing about it is told; quote the request_id", {}),
-    "503": ("Service unavailable: the database is briefly unreachable", RETRY_AFTER),
+_HEADERS: dict[str, dict[str, OpenAPIHeader]] = {
+    "401": {"WWW-Authenticate": _header('The scheme to use: `Bearer realm="rampart"`.')},
+    "412": {"ETag": CURRENT_ETAG},
+    "429": RETRY_AFTER,
+    "503": RETRY_AFTER,
 }
 
 
@@ -80,14 +76,14 @@ class KernelOperation(Operation):
                 parameter.required = True
                 wanted |= {"412", "428"}
         for status in wanted - responses.keys():
-            responses[status] = OpenAPIResponse(description=_ADDED[status][0], content={
+            responses[status] = OpenAPIResponse(description=DESCRIPTIONS[int(status)], content={
                 PROBLEM_JSON: OpenAPIMediaType(schema=Reference(
                     ref="#/components/schemas/ProblemDocument"))})
         for status, response in responses.items():
             if not isinstance(response, OpenAPIResponse):
                 continue
             headers = {**EVERY_RESPONSE, **RATE_LIMIT, **(response.headers or {})}
-            headers.update(_ADDED.get(status, ("", {}))[1])
+            headers.update(_HEADERS.get(status, {}))
             if status == "409" and "Idempotency-Key" in names:
                 headers.update(RETRY_AFTER)  # while the same key is still being processed
             response.headers = headers

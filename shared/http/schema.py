@@ -44,19 +44,21 @@ class ProblemDocument(msgspec.Struct, omit_defaults=True):
     errors: list[ProblemError] | None = None
 
 
-_DESCRIPTIONS = {
+DESCRIPTIONS = {
     400: "Invalid request", 401: "Missing or invalid access token", 403: "Role not allowed",
     404: "Not found", 409: "Conflict", 412: "Precondition failed", 413: "Payload too large",
     415: "Unsupported media type", 422: "Unprocessable", 428: "Precondition required",
-    429: "Rate limited", 503: "Service unavailable",
+    429: "Rate limited", 500: "Internal error: nothing about it is told; quote the request_id",
+    503: "Service unavailable: the database is briefly unreachable",
 }
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI responses for the given statuses, documented as application/problem+json."""
+    """OpenAPI responses for the given statuses, documented as application/problem+json (the
+    kernel's own, 429 and 503 among them, are added by shared/http/openapi.py)."""
     spec: dict[int, Any] = {}
-    for status in (400, 429, *statuses):
+    for status in (400, *statuses):
         spec[status] = ResponseSpec(data_container=ProblemDocument, media_type=PROBLEM_JSON,
                                     generate_examples=False,
-                                    description=_DESCRIPTIONS.get(status, "Error"))
+                                    description=DESCRIPTIONS.get(status, "Error"))
     return spec

@@ -19,8 +19,10 @@ from litestar.routes import HTTPRoute
 from shared.auth.middleware import Admission
 from shared.auth.principal import current_principal
 from shared.auth.tokens import TokenService, dev_signing_key, parse_verify_keys
+from shared.cache import Caches
 from shared.db import admin as outbox_admin
 from shared.db import events
+from shared.db.invalidations import InvalidationListener
 from shared.db.pool import Database
 from shared.http.concurrency import provide_if_match
 from shared.http.health import live, ready
@@ -29,7 +31,7 @@ from shared.http.middleware import RequestContext, StrictInput
 from shared.http.openapi import KernelOperation
 from shared.http.pagination import CursorCodec
 from shared.http.problems import EXCEPTION_HANDLERS
-from shared.http.ratelimit import Limiter
+from shared.http.ratelimit import make_limiter
 from shared.logging import configure_logging, flush_logs
 from shared.logging.tracing import setup_tracing
 from shared.modules import Module, discover
@@ -50,7 +52,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     events.register(sub for m in modules for sub in m.subscriptions)
 
     signing_key = settings.token_signing_key or dev_signing_key(DATA_DIR)
-    limiter = Limiter(settings)
+    limiter = make_limiter(settings)
+    caches = Caches(settings)
     tokens = TokenService(signing_key, kid=settings.token_key_id, ttl=settings.access_token_ttl,
                           verify_keys=parse_verify_keys(settings.token_verify_keys))
     state = State({
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         "db": Database(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max),
         "tokens": tokens,
         "limiter": limiter,
+        "caches": caches,
         "cursors": CursorCodec(signing_key.encode()),
         "modules": modules,
         "shutting_down": False,
@@ -84,6 +88,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             "db": Provide(lambda: state.db, sync_to_thread=False, use_cache=True),
             "settings": Provide(lambda: state.settings, sync_to_thread=False, use_cache=True),
             "tokens": Provide(lambda: state.tokens, sync_to_thread=False, use_cache=True),
+            "caches": Provide(lambda: state.caches, sync_to_thread=False, use_cache=True),
             "principal": Provide(current_principal, sync_to_thread=False),
             "if_match": Provide(provide_if_match, sync_to_thread=False),
         },
@@ -112,6 +117,9 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     state = app.state
     await state.db.open()
     pool_watch = asyncio.create_task(_watch_pool(state.db), name="pool-metrics")
+    # Caches serve only while this listener can hear every writer's invalidations.
+    listener = InvalidationListener(state.db.url, state.caches)
+    await listener.start()
     relay = None
     if state.settings.relay_enabled:
         from shared.db.relay import Relay
@@ -132,6 +140,8 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
             await relay.stop()
         pool_watch.cancel()
         await asyncio.gather(pool_watch, return_exceptions=True)
+        await listener.stop()
+        await state.limiter.close()
         await state.db.close()
         flush_logs()
         gc.unfreeze()  # a process that builds apps again (the tests) can collect this one

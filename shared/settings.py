@@ -76,6 +76,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max: int = 16
     smtp_url: str | None = None
     trusted_proxies: bool = False
+    # The product read cache of each process (shared/cache.py): entries live at most
+    # `product_cache_ttl` seconds; 0 entries turns it off. Category counts live at most
+    # `category_cache_ttl` seconds.
+    product_cache_ttl: int = 60
+    product_cache_max_entries: int = 50_000
+    product_cache_max_bytes: int = 64 * 1024 * 1024
+    category_cache_ttl: int = 300
+    # Rate-limit buckets in Redis, shared by every process (unset: in each process). A call
+    # slower than `redis_timeout_ms` falls back to the process's own bucket.
+    redis_url: str | None = None
+    redis_timeout_ms: int = 50
 
     @property
     def is_production(self) -> bool:
@@ -86,7 +97,8 @@ _INT_FIELDS = {"port", "workers", "access_token_ttl", "refresh_token_ttl",
                "outbox_max_attempts", "db_pool_min", "db_pool_max", "outbox_lease_seconds",
                "outbox_poll_ms", "outbox_backoff_base_ms", "outbox_backoff_max_ms",
                "outbox_batch_size", "outbox_concurrency", "outbox_retention_hours",
-               "worker_metrics_port"}
+               "worker_metrics_port", "product_cache_ttl", "product_cache_max_entries",
+               "product_cache_max_bytes", "category_cache_ttl", "redis_timeout_ms"}
 _BOOL_FIELDS = {"relay_enabled", "trusted_proxies"}
 _RATE_FIELDS = {"rate_limit_anon", "rate_limit_user", "rate_limit_admin", "rate_limit_login"}
 
@@ -137,6 +149,13 @@ def _check(settings: Settings) -> Settings:
             raise SettingsError(f"{name.upper()} must be at least 1")
     if settings.outbox_backoff_max_ms < settings.outbox_backoff_base_ms:
         raise SettingsError("OUTBOX_BACKOFF_MAX_MS must be >= OUTBOX_BACKOFF_BASE_MS")
+    for name in ("product_cache_ttl", "category_cache_ttl", "redis_timeout_ms"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"{name.upper()} must be at least 1")
+    if settings.redis_url is not None and not settings.redis_url.startswith(
+        ("redis://", "rediss://", "unix://")
+    ):
+        raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
     if settings.access_token_ttl < 60:
         raise SettingsError("ACCESS_TOKEN_TTL must be at least 60 seconds")
     if settings.database_url is not None and not settings.database_url.startswith(

@@ -12,6 +12,7 @@ cloned from it (CREATE DATABASE ... TEMPLATE), so tests never share state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import queue
 import socket
@@ -153,6 +154,13 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     (Litestar's AsyncTestClient runs each request to completion on a portal thread, so a
     "race" over it never races.)
     """
+    async with serve_in_loop(app) as c:
+        yield c
+
+
+@contextlib.asynccontextmanager
+async def serve_in_loop(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """What `client` does, for a test that needs more than one app (replicas of one service)."""
     started, stop = asyncio.Event(), asyncio.Event()
 
     async def serve() -> None:

@@ -25,7 +25,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from shared.auth.tokens import InvalidToken, TokenService
 from shared.http.middleware import header
 from shared.http.problems import unauthenticated
-from shared.http.ratelimit import Limiter, rate_limit
+from shared.http.ratelimit import Limiter, RedisLimiter, rate_limit
 
 PUBLIC = {"public": True}
 
@@ -33,7 +33,8 @@ PUBLIC = {"public": True}
 class Admission(MiddlewareProtocol):
     """`middleware=[DefineMiddleware(Admission, tokens=..., limiter=...)]`."""
 
-    def __init__(self, app: ASGIApp, *, tokens: TokenService, limiter: Limiter) -> None:
+    def __init__(self, app: ASGIApp, *, tokens: TokenService,
+                 limiter: Limiter | RedisLimiter) -> None:
         self.app = app
         self.tokens = tokens
         self.limiter = limiter
@@ -48,7 +49,7 @@ class Admission(MiddlewareProtocol):
         # OPTIONS itself: it only lists a path's methods, so it needs no token.
         schema = scope["path"].startswith("/schema")
         if not (schema or opt.get("ops")):
-            rate_limit(scope, self.limiter)
+            await rate_limit(scope, self.limiter)
         if not (schema or opt.get("public") or scope["method"] == "OPTIONS"):
             await require_caller(scope)
         await self.app(scope, receive, send)

@@ -6,6 +6,7 @@ from litestar.di import NamedDependency
 
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenService
+from shared.cache import Caches
 from shared.db.pool import Database
 from shared.settings import Settings
 
@@ -13,3 +14,4 @@ Db = NamedDependency[Database]
 Caller = NamedDependency[Principal]
 Tokens = NamedDependency[TokenService]
 AppSettings = NamedDependency[Settings]
+Cached = NamedDependency[Caches]

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from uuid import UUID
 
 import psycopg
 import pytest
 from uuid_utils.compat import uuid7
 
-from tests.fixtures import bearer, problem
+from features.catalog.caches import PRODUCTS
+from features.catalog.get_product.handler import CACHE_CONTROL, _load
+from shared.app import create_app
+from shared.cache import read_through
+from shared.db.invalidations import APPLICATION_NAME
+from tests.fixtures import bearer, eventually, problem, serve_in_loop
 
 
 async def seed_product(db_conn, version: int = 1) -> str:
@@ -97,3 +103,102 @@ async def test_the_database_refuses_a_product_the_read_could_not_serve(app, clie
     assert (response.json()["name"], response.json()["price_cents"]) == ("Mug", 1299)
     listed = (await client.get("/v1/products")).json()["items"]
     assert [p["id"] for p in listed] == [product_id]
+
+
+# -- the product read cache -------------------------------------------------------------------
+
+KERNEL_HEADERS = {"x-request-id", "traceparent", "ratelimit"}  # differ on every answer
+
+
+async def test_a_cached_read_is_the_same_bytes_and_headers_as_a_database_read(app, client,
+                                                                             db_conn) -> None:
+    product_id = await seed_product(db_conn, version=4)
+    cache = app.state.caches(PRODUCTS)
+    first = await client.get(f"/v1/products/{product_id}")
+    second = await client.get(f"/v1/products/{product_id}")
+    assert (cache.misses, cache.hits) == (1, 1)
+    assert first.content == second.content and first.json()["version"] == 4
+    assert ({k: v for k, v in first.headers.items() if k not in KERNEL_HEADERS}
+            == {k: v for k, v in second.headers.items() if k not in KERNEL_HEADERS})
+    assert second.headers["etag"] == '"4"' and second.headers["cache-control"] == CACHE_CONTROL
+    held = await client.get(f"/v1/products/{product_id}", headers={"If-None-Match": '"4"'})
+    assert held.status_code == 304 and held.content == b"" and cache.hits == 2
+    assert held.headers["etag"] == '"4"' and held.headers["cache-control"] == CACHE_CONTROL
+    # A product that does not exist is not cached: it may be created a moment later.
+    problem(await client.get(f"/v1/products/{uuid7()}"), 404, "not-found")
+    assert len(cache) == 1
+
+
+@pytest.fixture
+async def replica(settings, database_url):
+    """A second instance of the service on the same database: another process, in effect."""
+    other = create_app(settings, database_url=database_url)
+    async with serve_in_loop(other) as other_client:
+        yield other, other_client
+
+
+async def test_a_read_that_began_before_an_update_elsewhere_does_not_cache_the_old_row(
+        app, client, db_conn, replica) -> None:
+    """The fill race, step by step: read v1, an update commits in the other instance and its
+    notification drops the key here, then the read tries to store v1."""
+    other, other_client = replica
+    product_id = await seed_product(db_conn)
+    cache = app.state.caches(PRODUCTS)
+    read, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_load(key):
+        loaded = await _load(app.state.db, key)  # the slice's own database read
+        read.set()
+        await release.wait()
+        return loaded
+
+    filling = asyncio.create_task(read_through(cache, UUID(product_id), slow_load))
+    await read.wait()
+    changed = await other_client.patch(f"/v1/products/{product_id}", json={"name": "Cup"},
+                                       headers={**bearer(other), "If-Match": '"1"'})
+    assert changed.status_code == 200
+    await eventually(lambda: cache.invalidations == 1)  # the notification arrived here
+    release.set()
+    body, tag = await filling
+    assert tag == '"1"'  # what that read saw...
+    assert cache.get(UUID(product_id)) is None  # ...but it was not kept
+    after = await client.get(f"/v1/products/{product_id}")
+    assert after.json()["name"] == "Cup" and after.headers["etag"] == '"2"'
+
+
+async def test_replicas_never_serve_an_update_stale_once_notified(app, client, db_conn,
+                                                                  replica) -> None:
+    other, other_client = replica
+    product_id = await seed_product(db_conn)
+    url = f"/v1/products/{product_id}"
+    cache = other.state.caches(PRODUCTS)
+    for version in range(1, 6):
+        for _ in range(2):  # the other instance caches the current version
+            assert (await other_client.get(url)).headers["etag"] == f'"{version}"'
+        received = cache.invalidations
+        changed = await client.patch(url, json={"price_cents": 2000 + version},
+                                     headers={**bearer(app), "If-Match": f'"{version}"'})
+        assert changed.status_code == 200
+        await eventually(lambda received=received: cache.invalidations > received)
+        seen = await other_client.get(url)
+        assert seen.headers["etag"] == f'"{version + 1}"'
+        assert seen.json()["price_cents"] == 2000 + version
+    assert cache.hits >= 5
+
+
+async def test_a_lost_listener_flushes_and_bypasses_the_cache_until_it_is_back(
+        app, client, db_conn) -> None:
+    product_id = await seed_product(db_conn)
+    url = f"/v1/products/{product_id}"
+    cache = app.state.caches(PRODUCTS)
+    await client.get(url)
+    assert len(cache) == 1 and cache.enabled
+    flushes = cache.flushes
+    await db_conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+        " AND datname = current_database()", (APPLICATION_NAME,))
+    # Dropped at once, then flushed again when LISTEN is back: two flushes, caching again.
+    await eventually(lambda: cache.flushes >= flushes + 2 and cache.enabled)
+    assert len(cache) == 0
+    await client.get(url)
+    assert (await client.get(url)).status_code == 200 and len(cache) == 1

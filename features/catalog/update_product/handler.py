@@ -1,7 +1,9 @@
 """PATCH /v1/products/{product_id}: an admin changes a product, given the version they read.
 
 If-Match is required (428 without it); a stale one gets 412 with the current ETag. Every
-successful update bumps the version and publishes ProductUpdated (ordering learns new prices).
+successful update bumps the version and publishes ProductUpdated (ordering learns new prices),
+and drops the product's cached read in every process when it commits (the category counts
+too, when a category is sent).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import msgspec
 from litestar import Response, patch
 from litestar.params import FromPath, JSONBody
 
+from features.catalog.caches import CATEGORIES, CATEGORIES_KEY, PRODUCTS
 from features.catalog.events import ProductUpdated
 from features.catalog.schema import Product
 from features.catalog.update_product import logic, sql
@@ -19,7 +22,7 @@ from features.catalog.update_product.schema import ProductChanges
 from shared.auth.principal import admin_only
 from shared.db.events import publish
 from shared.http.concurrency import ETAG, IfMatchVersions, etag, precondition_failed
-from shared.http.deps import Db
+from shared.http.deps import Cached, Db
 from shared.http.problems import not_found
 from shared.http.schema import problems
 
@@ -27,7 +30,7 @@ from shared.http.schema import problems
 @patch("/v1/products/{product_id:uuid}", guards=[admin_only], operation_id="updateProduct",
        tags=["catalog"], responses=problems(401, 403, 404, 412, 428), response_headers=[ETAG])
 async def update_product(product_id: FromPath[UUID], data: JSONBody[ProductChanges], db: Db,
-                         if_match: IfMatchVersions) -> Response[Product]:
+                         if_match: IfMatchVersions, caches: Cached) -> Response[Product]:
     """Change a product's name, description, price or category."""
     changes = logic.changes(data)
     async with db.transaction() as tx:
@@ -42,4 +45,10 @@ async def update_product(product_id: FromPath[UUID], data: JSONBody[ProductChang
             product_id=product.id, name=product.name, description=product.description,
             price_cents=product.price_cents, currency=product.currency,
             category=product.category, version=product.version))
+        await caches.invalidate(tx, PRODUCTS, product.id)
+        if changes.category is not None:
+            await caches.invalidate(tx, CATEGORIES, CATEGORIES_KEY)
+    # Again now that it committed: a read here since the drop above may have refilled the old
+    # row, and the notification that would drop it arrives only after we answer.
+    caches.drop(PRODUCTS, product.id)
     return Response(product, headers={"ETag": etag(product.version)})

@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     state = app.state
     await state.db.open()
+    await state.limiter.start()
     pool_watch = asyncio.create_task(_watch_pool(state.db), name="pool-metrics")
     # Caches serve only while this listener can hear every writer's invalidations.
     listener = InvalidationListener(state.db.url, state.caches)

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from uuid_utils.compat import uuid7
 
+from shared.auth.principal import Principal
+from shared.auth.tokens import TokenService
 from tests.fixtures import TEST_SIGNING_KEY, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,10 +27,19 @@ def workers() -> int:
 
 
 @pytest.fixture
-def server(database_url, workers):
+def server_env(request) -> dict[str, str]:
+    """More environment for the server; `"redis"` (indirect) points REDIS_URL at a real one."""
+    if getattr(request, "param", None) == "redis":
+        return {"REDIS_URL": request.getfixturevalue("redis_url"), "REDIS_TIMEOUT_MS": "2000",
+                "RATE_LIMIT_USER": "20/hour"}  # refills too slowly to blur the count
+    return {}
+
+
+@pytest.fixture
+def server(database_url, workers, server_env):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "TOKEN_SIGNING_KEY": TEST_SIGNING_KEY,
-           "LOG_LEVEL": "WARNING", "RELAY_ENABLED": "false"}
+           "LOG_LEVEL": "WARNING", "RELAY_ENABLED": "false", **server_env}
     process = subprocess.Popen([sys.executable, "-m", "shared", "serve", "--port", str(port),
                                 "--workers", str(workers)],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -89,3 +101,18 @@ def test_metrics_count_the_requests_of_every_worker(server) -> None:
     line = next(line for line in text.splitlines()
                 if line.startswith('http_requests_total{method="GET",route="/health/live"'))
     assert float(line.rsplit(" ", 1)[1]) >= 20
+
+
+@pytest.mark.parametrize("workers", [2])
+@pytest.mark.parametrize("server_env", ["redis"], indirect=True)
+def test_with_redis_one_caller_has_one_budget_across_workers(server) -> None:
+    _, base = server
+    tokens = TokenService(TEST_SIGNING_KEY, kid="k1", ttl=900)
+    caller = {"Authorization": "Bearer " + tokens.issue(Principal(user_id=uuid7(),
+                                                                  role="customer"))}
+    statuses = []
+    for _ in range(45):  # a new connection each time: granian spreads them over both workers
+        statuses.append(httpx.get(f"{base}/v1/products", headers=caller, timeout=10).status_code)
+        if statuses[-1] == 429:
+            break
+    assert statuses == [200] * 20 + [429]  # the quota once, not once per worker

@@ -96,6 +96,9 @@ class Limiter:
     async def take(self, policy: str, caller: str) -> tuple[bool, Bucket]:
         return self.check(policy, caller)
 
+    async def start(self) -> None:
+        pass
+
     async def close(self) -> None:
         pass
 
@@ -168,6 +171,15 @@ class RedisLimiter:
             except Exception as exc:  # unreachable, slow, or answering errors: never our 500
                 self._fall_back(exc)
         return self.local.check(policy, caller)
+
+    async def start(self) -> None:
+        """Connect and load the script before the first request needs them (an absent Redis
+        means starting in fallback, not failing to start)."""
+        try:
+            async with asyncio.timeout(max(self.timeout, 1.0)):
+                await self.script.registered_client.script_load(TAKE)
+        except Exception as exc:
+            self._fall_back(exc)
 
     def _fall_back(self, exc: BaseException) -> None:
         if not self.using_redis:

@@ -13,6 +13,8 @@ def test_defaults_are_development() -> None:
     assert settings.app_env == "development" and settings.port == 8000
     assert settings.rate_limit_anon == Rate(60, 60)
     assert settings.rate_limit_login == Rate(5, 900)
+    assert settings.redis_url is None  # the in-process buckets: nothing else to run
+    assert (settings.product_cache_ttl, settings.category_cache_ttl) == (60, 300)
 
 
 @pytest.mark.parametrize(("text", "rate"), [("60/minute", Rate(60, 60)),
@@ -30,6 +32,12 @@ def test_rates_parse(text, rate) -> None:
                                                        "RATE_LIMIT_LOGIN"),
     ({"RELAY_ENABLED": "maybe"}, "RELAY_ENABLED"), ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
     ({"TOKEN_SIGNING_KEY": "k4.local.abc"}, "TOKEN_SIGNING_KEY"),
+    ({"REDIS_URL": "http://cache:6379"}, "REDIS_URL"), ({"REDIS_TIMEOUT_MS": "0"},
+                                                        "REDIS_TIMEOUT_MS"),
+    ({"REDIS_TIMEOUT_MS": "fast"}, "REDIS_TIMEOUT_MS"), ({"PRODUCT_CACHE_TTL": "0"},
+                                                         "PRODUCT_CACHE_TTL"),
+    ({"CATEGORY_CACHE_TTL": "-5"}, "CATEGORY_CACHE_TTL"),
+    ({"PRODUCT_CACHE_MAX_ENTRIES": "many"}, "PRODUCT_CACHE_MAX_ENTRIES"),
 ])
 def test_invalid_values_are_named(env, named) -> None:
     with pytest.raises(SettingsError) as caught:

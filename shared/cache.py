@@ -45,6 +45,11 @@ LAST_FLUSH_AGE = Gauge("cache_last_flush_age_seconds",
                        "Seconds since a cache was last flushed whole (refreshed every few s)",
                        ["cache"], multiprocess_mode="livemax")
 
+ENTRIES = Gauge("cache_entries", "Entries held (refreshed every few seconds)", ["cache"],
+                multiprocess_mode="liveall")
+BYTES = Gauge("cache_bytes", "Bytes held, as the cache sizes its entries (refreshed every few s)",
+              ["cache"], multiprocess_mode="liveall")
+
 # A dropped key's generation is remembered for fills still in flight; past this many the
 # memory is reset and every fill in flight is refused instead (safe, and rare).
 MAX_REMEMBERED_DROPS = 10_000
@@ -217,10 +222,13 @@ class Caches:
         for cache in self:
             cache.flush(enabled=listening)
 
-    def observe_age(self) -> None:
+    def observe(self) -> None:
+        """Refresh the gauges that describe state rather than count events."""
         now = time.time()
         for cache in self:
             LAST_FLUSH_AGE.labels(cache.name).set(now - cache.flushed_at)
+            ENTRIES.labels(cache.name).set(len(cache))
+            BYTES.labels(cache.name).set(cache.size)
 
 
 async def read_through(cache: LocalCache, key: Hashable,

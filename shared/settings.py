@@ -111,6 +111,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if name not in env:
             continue
         value = env[name]
+        if field.name == "redis_url" and not value.strip():
+            continue  # `REDIS_URL=` (as compose files write "off"): the in-process buckets
         if field.name in _INT_FIELDS:
             if not value.strip().isdigit():
                 raise SettingsError(f"{name}={value!r} must be a non-negative integer")

@@ -72,7 +72,7 @@ class InvalidationListener:
                     while True:
                         async for note in conn.notifies(timeout=self.keepalive):
                             self.caches.received(note.payload)
-                        self.caches.observe_age()
+                        self.caches.observe()
                         async with asyncio.timeout(5):
                             await conn.execute("SELECT 1")
             except asyncio.CancelledError:

@@ -179,8 +179,8 @@ def main() -> None:
             workers = worker_pids(server_pid)
             rss_before = [rss_kib(p) for p in workers]
             many = seed_products(database_url, 10_000)
-            for _ in range(3):  # each worker sees every id (connections spread over workers)
-                wrk(cached, 4, 16, {}, [f"/v1/products/{i}" for i in many])
+            for _ in range(4):  # each worker sees every id (connections spread over workers)
+                wrk(cached, 6, 16, {}, [f"/v1/products/{i}" for i in many])
             time.sleep(6)  # the gauges refresh every 5 s
             text = httpx.get(f"{cached}/metrics").text
             entries = [float(m[1]) for m in re.finditer(

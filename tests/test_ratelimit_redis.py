@@ -126,3 +126,15 @@ async def test_a_redis_too_slow_to_answer_does_not_hold_the_request(app, client,
         await eventually(lambda: limiter.using_redis, timeout=5)
     finally:
         await pause.aclose()
+
+
+async def test_a_redis_that_forgot_the_script_is_taught_it_again(app, client, own_redis) -> None:
+    admin = redis.Redis.from_url(own_redis.url)
+    try:
+        assert (await client.get("/v1/users/me")).headers["ratelimit"].startswith('"anon";r=2;')
+        await admin.script_flush()  # as after a restart, or a failover to a fresh replica
+        again = await client.get("/v1/users/me")
+        assert again.headers["ratelimit"].startswith('"anon";r=1;')  # still Redis's bucket
+        assert app.state.limiter.using_redis
+    finally:
+        await admin.aclose()

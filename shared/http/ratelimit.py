@@ -12,8 +12,10 @@ probe again. Failed logins are counted in PostgreSQL by the login slice.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import time
+from typing import Any
 
 import structlog
 from litestar.types import Scope
@@ -137,9 +139,15 @@ return {allowed, text}
 
 
 class RedisLimiter:
-    """Buckets in Redis, shared by every process; the local `Limiter` while Redis is away."""
+    """Buckets in Redis, shared by every process; the local `Limiter` while Redis is away.
 
-    probe_interval = 1.0  # seconds between pings while falling back
+    The takes that arrive together (one turn of the event loop) go out as one pipeline: one
+    write and one read for all of them, still one round trip each. Under load that is most of
+    the client's cost (a syscall pair and a wake-up per command, measured), and nothing waits
+    for company: at idle a pipeline holds one take.
+    """
+
+    probe_interval = 1.0  # seconds between probes while falling back
 
     def __init__(self, settings: Settings, local: Limiter, *, prefix: str = "rampart:rl:") -> None:
         import redis.asyncio as redis
@@ -152,32 +160,66 @@ class RedisLimiter:
         self.redis = redis.Redis.from_url(
             settings.redis_url, socket_timeout=self.timeout,
             socket_connect_timeout=self.timeout, retry=Retry(NoBackoff(), 0))
-        self.script = self.redis.register_script(TAKE)
+        self.sha = hashlib.sha1(TAKE.encode()).hexdigest()
         self.local = local
         self.prefix = prefix
         self.policies = {role: (rate, policy_name(role), b"%d" % rate.quota, b"%d" % rate.window)
                          for role, rate in local.policies.items()}
         self.using_redis = True
         self._probe: asyncio.Task[None] | None = None
+        self._waiting: list[tuple[str, bytes, bytes, asyncio.Future[Any]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def take(self, policy: str, caller: str) -> tuple[bool, Bucket]:
         if self.using_redis:
             rate, name, quota, window = self.policies[policy]
+            future = asyncio.get_running_loop().create_future()
+            if not self._waiting:
+                asyncio.get_running_loop().call_soon(self._send)
+            self._waiting.append((f"{self.prefix}{policy}:{caller}", quota, window, future))
             try:
                 async with asyncio.timeout(self.timeout):
-                    allowed, tokens = await self.script(
-                        keys=[f"{self.prefix}{policy}:{caller}"], args=[quota, window])
+                    allowed, tokens = await future
                 return allowed == 1, Bucket(rate, name, float(tokens))
             except Exception as exc:  # unreachable, slow, or answering errors: never our 500
                 self._fall_back(exc)
         return self.local.check(policy, caller)
+
+    def _send(self) -> None:
+        batch, self._waiting = self._waiting, []
+        task = asyncio.get_running_loop().create_task(self._run(batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, batch: list[tuple[str, bytes, bytes, asyncio.Future[Any]]]) -> None:
+        from redis.exceptions import NoScriptError
+
+        try:
+            for attempt in (1, 2):
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for key, quota, window, _ in batch:
+                        pipe.evalsha(self.sha, 1, key, quota, window)
+                    results = await pipe.execute(raise_on_error=False)
+                if attempt == 1 and any(isinstance(r, NoScriptError) for r in results):
+                    await self.redis.script_load(TAKE)  # a restarted Redis forgot it
+                    continue
+                break
+        except Exception as exc:
+            results = [exc] * len(batch)
+        for (*_, future), result in zip(batch, results, strict=True):
+            if future.done():  # its request gave up waiting
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
     async def start(self) -> None:
         """Connect and load the script before the first request needs them (an absent Redis
         means starting in fallback, not failing to start)."""
         try:
             async with asyncio.timeout(max(self.timeout, 1.0)):
-                await self.script.registered_client.script_load(TAKE)
+                await self.redis.script_load(TAKE)
         except Exception as exc:
             self._fall_back(exc)
 
@@ -196,7 +238,7 @@ class RedisLimiter:
             await asyncio.sleep(self.probe_interval)
             try:
                 async with asyncio.timeout(self.timeout):
-                    await self.redis.ping()
+                    await self.redis.script_load(TAKE)  # answers, and holds the script
             except Exception:  # still away
                 continue
             self.using_redis = True
@@ -205,9 +247,11 @@ class RedisLimiter:
             return
 
     async def close(self) -> None:
-        if self._probe is not None:
-            self._probe.cancel()
-            await asyncio.gather(self._probe, return_exceptions=True)
+        for task in (self._probe, *self._tasks):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(t for t in (self._probe, *self._tasks) if t is not None),
+                             return_exceptions=True)
         await self.redis.aclose()
 
 

@@ -1,12 +1,13 @@
--- Mirrors POST /v1/orders: features/ordering/place_order/sql.py (the prices ordering knows,
--- the order and its lines) inside the kernel's idempotent transaction, shared/http/
--- idempotency.py (pg_try_advisory_xact_lock, _FIND, psycopg's savepoint, _SAVE), and
--- shared/db/events.py (_PUBLISH of OrderPlaced, one delivery per subscriber). Prepared
--- (-M prepared), as psycopg prepares after two executions. The runner passes -D caller,
--- -D user_id, -D products, -D subscribers (OrderPlaced's, a text[] literal) and -D channel.
--- One line per order, a product picked at random by its seeded SKU (one index probe the app
--- does not make). WRITTEN BEFORE THE SLICE LANDED: the ordering statements follow the API
--- contract and must be checked against place_order/sql.py once it is on main.
+-- Mirrors POST /v1/orders: features/ordering/place_order/sql.py (PRICES from ordering's price
+-- projection, then INSERT_ORDER: the order and its lines in one statement) inside the kernel's
+-- idempotent transaction, shared/http/idempotency.py (pg_try_advisory_xact_lock, _FIND,
+-- psycopg's savepoint, _SAVE), and shared/db/events.py (_PUBLISH of OrderPlaced, one delivery
+-- per subscriber). Prepared (-M prepared), as psycopg prepares after two executions. The
+-- runner passes -D caller, -D user_id, -D products, -D subscribers (OrderPlaced's, a text[]
+-- literal) and -D channel. One line per order, as the HTTP scenario sends, a product picked
+-- at random by its seeded SKU inside the statement (one index probe the app does not make:
+-- it has the id from the body); the price and the order id come back with \gset, where the
+-- app holds them already.
 \set r random(1, 9000000000000000)
 \set agg random(-2147483648, 2147483647)
 \set n random(1, :products)
@@ -15,15 +16,21 @@ SELECT pg_try_advisory_xact_lock(:r) AS locked;
 SELECT endpoint, fingerprint, status, headers, body FROM kernel.idempotency_keys
 WHERE caller = :caller AND key = 'pgb-' || :client_id || '-' || :r AND expires_at > now();
 SAVEPOINT "_pg3_1";
-SELECT product_id, price_cents, currency FROM ordering.products
+SELECT product_id, price_cents, currency FROM ordering.product_prices
 WHERE product_id = ANY(ARRAY[(SELECT id FROM catalog.products WHERE sku = 'SEED-' || :n)])
 \gset
-INSERT INTO ordering.orders (id, user_id, status, total_cents, currency, version, created_at,
-                             updated_at)
-VALUES (bench_uuid7(), :user_id, 'pending', :price_cents, :currency, 1, now(), now())
-RETURNING id AS order_id \gset
-INSERT INTO ordering.order_lines (order_id, product_id, quantity, unit_price_cents)
-VALUES (:order_id, :product_id, 1, :price_cents);
+WITH placed AS (
+    INSERT INTO ordering.orders (id, user_id, status, total_cents, currency, version,
+                                 created_at, updated_at)
+    VALUES (bench_uuid7(), :user_id, 'pending', :price_cents, :currency, 1, now(), now())
+    RETURNING id
+)
+INSERT INTO ordering.order_lines (order_id, position, product_id, quantity, unit_price_cents)
+SELECT placed.id, l.position - 1, l.product_id, l.quantity, l.unit_price_cents
+FROM placed, unnest(ARRAY[:product_id]::uuid[], ARRAY[1]::integer[],
+                    ARRAY[:price_cents]::bigint[]) WITH ORDINALITY
+     AS l(product_id, quantity, unit_price_cents, position)
+RETURNING order_id \gset
 WITH lock AS (
     SELECT pg_advisory_xact_lock(1380011343, :agg)
 ), event AS (

@@ -72,8 +72,8 @@ def render(result: dict[str, Any], plots: dict[str, str]) -> str:
     out += [
         f"{meta.get('database', '?')}; `rampart serve` and the bare Litestar app under granian "
         f"with {s['workers']} workers each; wrk over loopback, from its own process. Each "
-        f"scenario: a {s['warmup']:g} s warm-up at 32 connections, then {s['seconds']:g} s at "
-        f"each of {', '.join(map(str, meta['connections']))} connections; raw-PostgreSQL "
+        f"scenario at each of {', '.join(map(str, meta['connections']))} connections: a "
+        f"{s['warmup']:g} s warm-up, then {s['seconds']:g} s measured; raw-PostgreSQL "
         f"ceilings under pgbench right after. Seeded: {s['products']:,} products with stock, "
         f"{s['users']:,} users with tokens, {s['orders']} orders asked. Load average "
         f"{meta['load_before']:.2f} before, {meta.get('load_after', float('nan')):.2f} after, "

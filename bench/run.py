@@ -5,12 +5,13 @@
 One run, in order: a scratch database with a unique name (on DATABASE_URL's server, else an
 embedded PostgreSQL), migrated; `rampart serve` and the bare Litestar app under granian, each
 with the machine's worker count; seeding (products with stock, users with tokens, orders when
-ordering exists); pwdlib's raw verify rate; then per scenario a probe (404/405: skipped), a
-warm-up, and a measured wrk run at each connection count, with its raw-PostgreSQL ceiling under
-pgbench right after it. Samplers watch the outbox backlog, PostgreSQL's connections, each
-worker's RSS and everyone's CPU. The run writes bench/results/<date>-<host>[-quick].json, and
-bench/report.py turns that into the Markdown report and its plots. The database is dropped at
-the end. Speed is measured here, never asserted: only ratios within one run travel.
+ordering exists); pwdlib's raw verify rate; then per scenario a probe (404/405: skipped) and,
+at each connection count, a warm-up and a measured wrk run, with its raw-PostgreSQL ceiling
+under pgbench right after it; the bare route once more at the end. Samplers watch the outbox
+backlog, PostgreSQL's connections, each worker's RSS and everyone's CPU. The run writes
+bench/results/<date>-<host>[-quick].json, and bench/report.py turns that into the Markdown
+report and its plots. The database is dropped at the end. Speed is measured here, never
+asserted: only ratios within one run travel.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import httpx
 import psycopg
 
 from bench import report
-from bench.scenarios import CONNECTIONS, SCENARIOS, Scenario, Seed
+from bench.scenarios import CONNECTIONS, RAW_SUBSCRIBER, SCENARIOS, Scenario, Seed
 from bench.seed import seed
 from shared.auth.tokens import generate_secret_paserk
 from shared.db import migrations
@@ -199,7 +200,7 @@ class Sampler:
             while not self._stop.is_set():
                 backlog, total, active = conn.execute(
                     "SELECT (SELECT count(*) FROM kernel.outbox_deliveries"
-                    " WHERE state = 'pending'),"
+                    " WHERE state = 'pending' AND subscriber NOT LIKE 'bench.raw.%%'),"
                     " count(*), count(*) FILTER (WHERE state = 'active')"
                     " FROM pg_stat_activity WHERE datname = current_database()"
                     " AND pid <> pg_backend_pid()").fetchone() or (0, 0, 0)
@@ -259,7 +260,7 @@ class Harness:
             say(f"  note: the probe answered {answer.status_code}: {answer.text[:200]}")
         return None
 
-    def settle(self, limit: float = 20) -> None:
+    def settle(self, limit: float = 60) -> bool:
         """Wait until the servers are idle: when wrk stops, requests it gave up on (slow
         logins, queued writes) still run, and would be charged to the next run."""
         deadline = time.monotonic() + limit
@@ -268,11 +269,13 @@ class Harness:
             before = sum(s.cpu() for s in servers)
             time.sleep(0.25)
             if sum(s.cpu() for s in servers) - before < 0.25 * 0.25:
-                return
+                return True
+        say(f"  the servers were still busy after {limit:g} s; measuring anyway")
+        return False
 
     def wrk(self, scenario: Scenario, connections: int, seconds: float,
             run_id: str) -> dict[str, Any]:
-        self.settle()
+        settled = self.settle()
         threads = min(2, connections)
         cap = self.opts.max_requests
         cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
@@ -307,7 +310,7 @@ class Harness:
             "p50": pct["50"] / 1000, "p90": pct["90"] / 1000, "p99": pct["99"] / 1000,
             "percentiles_ms": {k: v / 1000 for k, v in pct.items()},
             "errors": errors, "non_2xx": raw["status"],
-            "capped": raw["requests"] >= cap,
+            "capped": raw["requests"] >= cap, "settled": settled,
             # CPU in cores (CPU seconds per second of the run): the generator's, the servers'
             # (workers included), and the whole machine's (PostgreSQL and neighbours too).
             "cpu_wrk": (usage.ru_utime + usage.ru_stime) / wall, "cpu_servers": server_cpu / wall,
@@ -334,6 +337,8 @@ class Harness:
                 done = subprocess.run(cmd, capture_output=True, text=True, cwd=log_dir)
         wall = time.monotonic() - started
         busy = (machine_busy()[0] - busy_before[0]) / CLOCK
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(_FORGET_RAW, (RAW_SUBSCRIBER + "%",))
         if done.returncode != 0 and "tps =" not in done.stdout:
             raise RuntimeError(f"pgbench {script.name} failed: {done.stderr[-800:]}")
         latencies, failed = [], 0
@@ -381,6 +386,14 @@ class Harness:
                 "claimed_p50": claimed[0] if claimed else None,
                 "claimed_p99": claimed[1] if claimed else None,
                 "done_p50": done[0] if done else None, "done_p99": done[1] if done else None}
+
+
+# What a raw run published: its deliveries to no one, and their events.
+_FORGET_RAW = """
+WITH gone AS (
+    DELETE FROM kernel.outbox_deliveries WHERE subscriber LIKE %s RETURNING event_id
+)
+DELETE FROM kernel.outbox_events WHERE id IN (SELECT event_id FROM gone)"""
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -528,7 +541,7 @@ def main() -> None:
 
 def _measure(harness: Harness, scenarios: list[Scenario], result: dict[str, Any],
              opts: argparse.Namespace) -> None:
-    planned = sum(opts.warmup + len(CONNECTIONS) * opts.seconds * (2 if s.raw else 1)
+    planned = sum(len(CONNECTIONS) * (opts.warmup + opts.seconds * (2 if s.raw else 1))
                   for s in scenarios) + len(CONNECTIONS) * opts.seconds
     spent = 0.0
     for index, scenario in enumerate(scenarios, 1):
@@ -539,17 +552,20 @@ def _measure(harness: Harness, scenarios: list[Scenario], result: dict[str, Any]
             result["skipped"].append({"scenario": scenario.name, "title": scenario.title,
                                       "reason": reason})
             continue
-        say(f"{head}: warm-up {opts.warmup:g} s at 32 connections "
-            f"(about {max(0, planned - spent):.0f} s of load left)")
-        harness.wrk(scenario, 32, opts.warmup, f"W{index}{secrets.token_hex(3).upper()}")
-        spent += opts.warmup
+        say(f"{head}: about {max(0, planned - spent):.0f} s of load left")
         for connections in CONNECTIONS:
+            # A warm-up at the run's own concurrency: what it leaves in flight when it stops
+            # (a slow login, say) is no deeper than the run's own queue.
+            harness.wrk(scenario, connections, opts.warmup,
+                        f"W{index}C{connections}{secrets.token_hex(3).upper()}")
+            spent += opts.warmup
             since = datetime.now(UTC)
-            run = harness.wrk(scenario, connections, opts.seconds,
+            seconds = max(opts.seconds, scenario.min_seconds)
+            run = harness.wrk(scenario, connections, seconds,
                               f"R{index}C{connections}{secrets.token_hex(3).upper()}")
             run["title"] = scenario.title
             result["runs"].append(run)
-            spent += opts.seconds
+            spent += seconds
             say(f"{head} c={connections}: {run['rps']:,.0f} req/s, p50 {run['p50']:.2f} ms, "
                 f"p99 {run['p99']:.2f} ms, {run['errors']} errors, wrk CPU "
                 f"{run['cpu_wrk']:.2f} of {run['cores']} cores")

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+from shared.db.events import AGGREGATE_LOCK_SPACE, NOTIFY_CHANNEL
+
 
 class Request(NamedTuple):
     method: str
@@ -67,18 +69,23 @@ def _pgbench_array(names: list[str]) -> str:
     return "{" + ",".join(f"{RAW_SUBSCRIBER}{i}" for i in range(len(names))) + "}"
 
 
+def _publishing(seed: Seed, event: str) -> dict[str, str]:
+    """What a mirror's _PUBLISH needs besides its own values."""
+    names = seed.subscribers.get(event, [])
+    return {"subscribers": _pgbench_array(names), "subscriber_count": str(len(names)),
+            "channel": NOTIFY_CHANNEL, "space": str(AGGREGATE_LOCK_SPACE),
+            "traceparent": "00-" + "ab" * 16 + "-" + "cd" * 8 + "-00"}
+
+
 def _admin_vars(seed: Seed) -> dict[str, str]:
     return {"caller": f"user:{seed.admin_id}", "products": str(len(seed.product_ids)),
-            "subscribers": _pgbench_array(seed.subscribers.get("ProductCreated", [])),
-            "channel": "rampart_outbox"}
+            **_publishing(seed, "ProductCreated")}
 
 
 def _order_vars(seed: Seed) -> dict[str, str]:
     user_id = seed.users[0][0]
     return {"caller": f"user:{user_id}", "user_id": user_id,
-            "products": str(len(seed.product_ids)),
-            "subscribers": _pgbench_array(seed.subscribers.get("OrderPlaced", [])),
-            "channel": "rampart_outbox"}
+            "products": str(len(seed.product_ids)), **_publishing(seed, "OrderPlaced")}
 
 
 def _new_product(seed: Seed) -> list[Request]:
@@ -117,7 +124,7 @@ SCENARIOS: list[Scenario] = [
     Scenario("get_product", "GET /v1/products/{id}",
              lambda s: [Request("GET", f"/v1/products/{p}") for p in s.product_ids],
              target=0.40, raw="get_product",
-             raw_vars=lambda s: {"product_id": s.product_ids[0]}),
+             raw_vars=lambda s: {"ids": "{" + s.product_ids[0] + "}"}),
     Scenario("list_products", "GET /v1/products?limit=20",
              lambda s: [Request("GET", "/v1/products?limit=20")], target=0.20),
     Scenario("get_me", "GET /v1/users/me",

@@ -1,11 +1,17 @@
-"""The bench's report builds from a result file: ratios, targets and plots (nothing timed)."""
+"""The bench's pieces that need no load: its report builds from a result file (ratios, targets,
+plots) and its pgbench mirrors render from the code's own SQL. Nothing here is timed."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from bench import report
+import pytest
+
+from bench import pgbench, report
+from bench.scenarios import SCENARIOS
+
+BENCH = Path(report.__file__).parent
 
 
 def _run(scenario: str, connections: int, rps: float, p50: float, p99: float, *,
@@ -81,3 +87,31 @@ def test_report_builds_from_a_result_file(tmp_path: Path) -> None:
         image = tmp_path / f"2026-12-02-box-quick-{plot}.png"
         assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"({image.name})" in text
+
+
+@pytest.mark.parametrize("name", sorted({s.raw for s in SCENARIOS if s.raw}))
+def test_every_pgbench_mirror_renders_from_the_code_it_mirrors(name: str) -> None:
+    source = BENCH / "pgbench" / f"{name}.pgbench.sql"
+
+    rendered = pgbench.render(source)
+
+    assert source.read_text().startswith("-- Mirrors ")
+    assert "\n@" not in rendered  # every directive became the statement it names
+    assert "%(" not in rendered and "%s" not in rendered  # psycopg's placeholders: pgbench's
+    assert rendered.rstrip().endswith("COMMIT;") or "BEGIN" not in rendered
+
+
+def test_a_mirror_naming_a_statement_that_is_gone_fails_loudly(tmp_path: Path) -> None:
+    script = tmp_path / "gone.pgbench.sql"
+    script.write_text("-- Mirrors nothing\n@shared.http.idempotency:_NO_SUCH_STATEMENT\n")
+
+    with pytest.raises(RuntimeError, match=r"gone.pgbench.sql:2"):
+        pgbench.render(script)
+
+
+def test_positional_placeholders_take_the_names_given_in_order() -> None:
+    rendered = pgbench.statement("shared.http.idempotency", "_FIND", ["caller", "idem_key"])
+
+    assert "caller = :caller AND key = :idem_key" in rendered
+    with pytest.raises(ValueError, match="more %s than names"):
+        pgbench.statement("shared.http.idempotency", "_FIND", ["caller"])

@@ -1,6 +1,6 @@
 -- Mirrors POST /v1/inventory/{product_id}/adjustments: features/inventory/adjust_stock/sql.py
 -- (APPLY_ADJUSTMENT: the stock row and its audit row in one statement) inside the kernel's
--- idempotent transaction, shared/http/idempotency.py (pg_try_advisory_xact_lock, _FIND,
+-- idempotent transaction (@@begin/@@end-idempotent), shared/http/idempotency.py (pg_try_advisory_xact_lock, _FIND,
 -- psycopg's savepoint, _SAVE); the slice publishes no event. Variables from the runner:
 -- caller, products (seeded as SEED-1 .. SEED-n). A product at random, as the HTTP scenario
 -- spreads over all of them, its id looked up by SKU in the \gset query.
@@ -14,11 +14,6 @@ SELECT bench_uuid7() AS id, (SELECT id FROM catalog.products WHERE sku = 'SEED-'
        '[["content-type", "application/json"], ["content-location", "/v1/inventory/0196f0e2-0000-7000-8000-000000000000"]]' AS headers,
        '{"product_id": "0196f0e2-0000-7000-8000-000000000000", "on_hand": 1000000001, "reserved": 0, "available": 1000000001}' AS body
 \gset
-BEGIN;
-SELECT pg_try_advisory_xact_lock(:r) AS locked;
-@shared.http.idempotency:_FIND caller idem_key
-SAVEPOINT "_pg3_1";
+@@begin-idempotent
 @features.inventory.adjust_stock.sql:APPLY_ADJUSTMENT
-RELEASE SAVEPOINT "_pg3_1";
-@shared.http.idempotency:_SAVE caller idem_key endpoint fingerprint answer_status headers body
-COMMIT;
+@@end-idempotent

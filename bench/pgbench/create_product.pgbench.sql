@@ -1,5 +1,5 @@
 -- Mirrors POST /v1/products: features/catalog/create_product/sql.py (INSERT_PRODUCT) inside
--- the kernel's idempotent transaction, shared/http/idempotency.py (pg_try_advisory_xact_lock,
+-- the kernel's idempotent transaction (@@begin/@@end-idempotent), shared/http/idempotency.py (pg_try_advisory_xact_lock,
 -- _FIND, psycopg's savepoint, _SAVE), with shared/db/events.py's _PUBLISH of ProductCreated
 -- (one delivery per subscriber). Variables from the runner: caller, subscribers, channel,
 -- space, traceparent, subscriber_count.
@@ -17,12 +17,7 @@ SELECT bench_uuid7() AS id, 'PGB-' || :client_id || '-' || :r AS sku,
        '[["content-type", "application/json"], ["location", "/v1/products/0196f0e2-0000-7000-8000-000000000000"], ["etag", "\"1\""]]' AS headers,
        '{"id": "0196f0e2-0000-7000-8000-000000000000", "sku": "PGB-1", "name": "Pgbench product", "description": "A product pgbench made.", "price_cents": 1234, "currency": "EUR", "category": "bench", "version": 1, "created_at": "20261202T210000Z", "updated_at": "20261202T210000Z"}' AS body
 \gset
-BEGIN;
-SELECT pg_try_advisory_xact_lock(:r) AS locked;
-@shared.http.idempotency:_FIND caller idem_key
-SAVEPOINT "_pg3_1";
+@@begin-idempotent
 @features.catalog.create_product.sql:INSERT_PRODUCT
 @shared.db.events:_PUBLISH id=event_id aggregate_id=id
-RELEASE SAVEPOINT "_pg3_1";
-@shared.http.idempotency:_SAVE caller idem_key endpoint fingerprint answer_status headers body
-COMMIT;
+@@end-idempotent

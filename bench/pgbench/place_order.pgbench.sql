@@ -1,6 +1,6 @@
 -- Mirrors POST /v1/orders: features/ordering/place_order/sql.py (PRICES from ordering's price
 -- projection, then INSERT_ORDER: the order and its lines in one statement) inside the kernel's
--- idempotent transaction, shared/http/idempotency.py (pg_try_advisory_xact_lock, _FIND,
+-- idempotent transaction (@@begin/@@end-idempotent), shared/http/idempotency.py (pg_try_advisory_xact_lock, _FIND,
 -- psycopg's savepoint, _SAVE), with shared/db/events.py's _PUBLISH of OrderPlaced (one
 -- delivery per subscriber). Variables from the runner: caller, user_id, products,
 -- subscribers, channel, space, traceparent, subscriber_count. One line, as the HTTP scenario
@@ -22,13 +22,8 @@ SELECT bench_uuid7() AS id, 'pending' AS status, p.price_cents AS total_cents,
        '{"id": "0196f0e2-0000-7000-8000-000000000000", "user_id": "0196f0e2-0000-7000-8000-000000000001", "status": "pending", "items": [{"product_id": "0196f0e2-0000-7000-8000-000000000002", "quantity": 1, "unit_price_cents": 1234}], "total_cents": 1234, "currency": "EUR", "rejection_reason": null, "version": 1, "created_at": "20261202T210000Z", "updated_at": "20261202T210000Z"}' AS body
 FROM catalog.products p WHERE p.sku = 'SEED-' || :n
 \gset
-BEGIN;
-SELECT pg_try_advisory_xact_lock(:r) AS locked;
-@shared.http.idempotency:_FIND caller idem_key
-SAVEPOINT "_pg3_1";
+@@begin-idempotent
 @features.ordering.place_order.sql:PRICES product_ids
 @features.ordering.place_order.sql:INSERT_ORDER
 @shared.db.events:_PUBLISH id=event_id aggregate_id=id
-RELEASE SAVEPOINT "_pg3_1";
-@shared.http.idempotency:_SAVE caller idem_key endpoint fingerprint answer_status headers body
-COMMIT;
+@@end-idempotent

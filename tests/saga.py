@@ -44,24 +44,35 @@ def subscriptions(*names: str) -> dict[str, Subscription]:
 
 
 class Deliveries:
+    """`async with Deliveries(url) as bus:` one connection for everything it runs."""
+
     def __init__(self, database_url: str, *names: str) -> None:
         self.url = database_url
         self.subs = subscriptions(*names)
+        self._conn: psycopg.AsyncConnection[dict[str, Any]] | None = None
+
+    async def __aenter__(self) -> Deliveries:
+        self._conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
+                                                           row_factory=dict_row)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._conn is not None
+        await self._conn.close()
 
     async def _rows(self, query: str, only: tuple[str, ...]) -> list[dict[str, Any]]:
-        async with await psycopg.AsyncConnection.connect(self.url, autocommit=True,
-                                                         row_factory=dict_row) as conn:
-            cur = await conn.execute(query, {"subscribers": list(only or self.subs)})
-            return await cur.fetchall()
+        assert self._conn is not None, "use `async with Deliveries(...)`"
+        cur = await self._conn.execute(query, {"subscribers": list(only or self.subs)})
+        return await cur.fetchall()
 
     async def _run(self, row: dict[str, Any], *, ack: bool) -> None:
+        assert self._conn is not None
         sub = self.subs[row["subscriber"]]
         payload = msgspec.json.decode(row["payload"], type=sub.payload_type)
-        async with await psycopg.AsyncConnection.connect(
-                self.url, row_factory=dict_row) as tx, tx.transaction():
-            await sub.handler(payload, tx)
+        async with self._conn.transaction():
+            await sub.handler(payload, self._conn)
             if ack:
-                await tx.execute(ACK, (row["id"],))
+                await self._conn.execute(ACK, (row["id"],))
 
     async def heads(self, *only: str) -> list[dict[str, Any]]:
         return await self._rows(HEADS, only)
@@ -86,6 +97,13 @@ class Deliveries:
             return False
         await self._run(rng.choice(rows), ack=True)
         return True
+
+    async def drain(self, rng: random.Random) -> int:
+        """Deliver until nothing is pending, each time a lane head chosen at random."""
+        ran = 0
+        while await self.deliver_one(rng):
+            ran += 1
+        return ran
 
     async def redeliver_one(self, rng: random.Random) -> bool:
         """Run the handler of an event already delivered once more (at-least-once delivery)."""
@@ -154,3 +172,10 @@ async def order_in(db_conn: Any, status: str, *, user_id: UUID | None = None,
             " unit_price_cents) VALUES (%s, %s, %s, %s, 100)",
             (order_id, position, product_id, quantity))
     return order_id
+
+
+async def handle(database_url: str, handler: Any, event: Any) -> None:
+    """Run one subscriber's handler on `event` in a transaction of its own, as the relay does."""
+    async with await psycopg.AsyncConnection.connect(
+            database_url, row_factory=dict_row) as tx, tx.transaction():
+        await handler(event, tx)

@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-import psycopg
-from psycopg.rows import dict_row
 from uuid_utils.compat import uuid7
 
 from features.inventory.release_stock.handler import OrderCancelled, release_stock
 from features.inventory.reserve_stock.handler import Line, OrderPlaced, reserve_stock
-from tests.saga import product, stock
-
-
-async def handle(database_url, handler, event) -> None:
-    async with await psycopg.AsyncConnection.connect(
-            database_url, row_factory=dict_row) as tx, tx.transaction():
-        await handler(event, tx)
+from tests.saga import handle, product, stock
 
 
 async def reservation(db_conn, order_id) -> str | None:

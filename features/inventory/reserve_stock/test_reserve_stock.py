@@ -6,18 +6,11 @@ import asyncio
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 from uuid_utils.compat import uuid7
 
 from features.inventory.reserve_stock import logic
 from features.inventory.reserve_stock.handler import Line, OrderPlaced, reserve_stock
-from tests.saga import product, stock
-
-
-async def handle(database_url, event) -> None:
-    async with await psycopg.AsyncConnection.connect(
-            database_url, row_factory=dict_row) as tx, tx.transaction():
-        await reserve_stock(event, tx)
+from tests.saga import handle, product, stock
 
 
 async def answers(db_conn, order_id) -> list[tuple[str, dict]]:
@@ -43,7 +36,7 @@ async def test_reserves_every_line_and_says_so_once(database_url, db_conn) -> No
     order_id = uuid7()
     event = OrderPlaced(order_id, [Line(tea, 3), Line(cup, 2)])
     for _ in range(3):  # delivered, then redelivered twice
-        await handle(database_url, event)
+        await handle(database_url, reserve_stock, event)
     assert await stock(db_conn, tea) == (5, 3) and await stock(db_conn, cup) == (2, 2)
     assert await answers(db_conn, order_id) == [("StockReserved", {"order_id": str(order_id)})]
 
@@ -54,12 +47,12 @@ async def test_one_short_line_reserves_nothing_at_all(database_url, db_conn, sho
     missing = Line(cup, 2) if short == "too_few" else Line(uuid7(), 1)
     order_id = uuid7()
     for _ in range(2):
-        await handle(database_url, OrderPlaced(order_id, [Line(tea, 1), missing]))
+        await handle(database_url, reserve_stock, OrderPlaced(order_id, [Line(tea, 1), missing]))
     assert await stock(db_conn, tea) == (5, 0) and await stock(db_conn, cup) == (1, 0)
     assert await answers(db_conn, order_id) == [
         ("StockRejected", {"order_id": str(order_id), "reason": "insufficient_stock"})]
     await db_conn.execute("UPDATE inventory.stock_levels SET on_hand = 100")
-    await handle(database_url, OrderPlaced(order_id, [Line(tea, 1), missing]))
+    await handle(database_url, reserve_stock, OrderPlaced(order_id, [Line(tea, 1), missing]))
     assert len(await answers(db_conn, order_id)) == 1  # rejected stays rejected
 
 
@@ -67,7 +60,7 @@ async def test_ten_orders_racing_for_five_units_reserve_exactly_five(database_ur
                                                                      db_conn) -> None:
     tea = await product(db_conn, on_hand=5)
     orders = [uuid7() for _ in range(10)]
-    await asyncio.gather(*(handle(database_url, OrderPlaced(o, [Line(tea, 1)]))
+    await asyncio.gather(*(handle(database_url, reserve_stock, OrderPlaced(o, [Line(tea, 1)]))
                            for o in orders))
     assert await stock(db_conn, tea) == (5, 5)
     kinds = [(await answers(db_conn, o))[0][0] for o in orders]
@@ -80,7 +73,7 @@ async def test_orders_sharing_products_in_opposite_order_never_deadlock(database
     events = [OrderPlaced(uuid7(), [Line(a, 1), Line(b, 1)] if i % 2 else
                           [Line(b, 1), Line(a, 1)]) for i in range(20)]
     # A deadlock would raise DeadlockDetected here (PostgreSQL breaks it after 1 s).
-    await asyncio.gather(*(handle(database_url, e) for e in events))
+    await asyncio.gather(*(handle(database_url, reserve_stock, e) for e in events))
     assert await stock(db_conn, a) == (100, 20) and await stock(db_conn, b) == (100, 20)
 
 

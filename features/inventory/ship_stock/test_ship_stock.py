@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import psycopg
-from psycopg.rows import dict_row
 from uuid_utils.compat import uuid7
 
 from features.inventory.release_stock.handler import OrderCancelled, release_stock
 from features.inventory.reserve_stock.handler import Line, OrderPlaced, reserve_stock
 from features.inventory.ship_stock.handler import OrderShipped, ship_stock
-from tests.saga import product, stock
-
-
-async def handle(database_url, handler, event) -> None:
-    async with await psycopg.AsyncConnection.connect(
-            database_url, row_factory=dict_row) as tx, tx.transaction():
-        await handler(event, tx)
+from tests.saga import handle, product, stock
 
 
 async def test_on_hand_and_reserved_both_fall_once(database_url, db_conn) -> None:

@@ -6,20 +6,12 @@ leaves an order that moved on meanwhile (cancelled) as it is.
 
 from __future__ import annotations
 
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from features.ordering.confirm_order.handler import StockReserved, confirm_order
 from features.ordering.mark_paid.handler import PaymentSucceeded, mark_paid
 from features.ordering.reject_order.handler import StockRejected, reject_order
-from tests.saga import events_of, order_in, order_status
-
-
-async def handle(database_url, handler, event) -> None:
-    async with await psycopg.AsyncConnection.connect(
-            database_url, row_factory=dict_row) as tx, tx.transaction():
-        await handler(event, tx)
+from tests.saga import events_of, handle, order_in, order_status
 
 
 async def test_stock_reserved_confirms_once_and_publishes_the_total(database_url,

@@ -7,7 +7,6 @@ import itertools
 
 import msgspec
 import pytest
-from psycopg.rows import dict_row
 from uuid_utils.compat import uuid7
 
 from features.ordering.track_prices.handler import (
@@ -17,6 +16,7 @@ from features.ordering.track_prices.handler import (
     learn_price,
 )
 from tests.fixtures import bearer
+from tests.saga import handle
 
 
 async def price(db_conn, product_id) -> tuple[int, int] | None:
@@ -26,13 +26,6 @@ async def price(db_conn, product_id) -> tuple[int, int] | None:
     return None if row is None else (row["price_cents"], row["version"])
 
 
-async def handle(database_url, handler, event) -> None:
-    import psycopg
-
-    async with await psycopg.AsyncConnection.connect(database_url,
-                                                     row_factory=dict_row) as tx:
-        async with tx.transaction():
-            await handler(event, tx)
 
 
 @pytest.mark.parametrize("arrival", list(itertools.permutations(range(3))))
@@ -78,7 +71,9 @@ async def test_a_created_and_updated_product_is_ordered_at_its_new_price(
     updated = await client.patch(f"/v1/products/{created['id']}", json={"price_cents": 500},
                                  headers={**bearer(app), "If-Match": '"1"'})
     assert updated.status_code == 200
-    await Deliveries(database_url, "ordering.learn_price", "ordering.learn_new_price").deliver()
+    async with Deliveries(database_url, "ordering.learn_price",
+                          "ordering.learn_new_price") as bus:
+        await bus.deliver()
     assert await price(db_conn, created["id"]) == (500, 2)
     order = await client.post("/v1/orders", json={"items": [
         {"product_id": created["id"], "quantity": 2}]}, headers={

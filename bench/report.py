@@ -80,6 +80,8 @@ def render(result: dict[str, Any], plots: dict[str, str]) -> str:
         f"on {m['cores']} cores; {meta.get('wall_seconds', '?')} s in all.", "",
         "Only ratios within this run mean anything: wrk, the servers and PostgreSQL share the "
         "same cores, and on a shared machine so do other people's processes.", "",
+        *(["## Notes", "", *[f"- {n}" for n in result["notes"]], ""]
+          if result.get("notes") else []),
         "## Machine and versions", "",
         "| | |", "|---|---|",
         f"| CPU | {m['cpu']}, {m['cores']} cores |",
@@ -134,8 +136,6 @@ def render(result: dict[str, Any], plots: dict[str, str]) -> str:
     if result.get("skipped"):
         out += ["", "## Skipped", ""]
         out += [f"- {s['title']}: {s['reason']}." for s in result["skipped"]]
-    if result.get("notes"):
-        out += ["", "## Notes", ""] + [f"- {n}" for n in result["notes"]]
     out += ["", "## Plots", ""]
     out += [f"![{name}]({file})" for name, file in plots.items()]
     return "\n".join(out) + "\n"

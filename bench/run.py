@@ -199,9 +199,7 @@ class Sampler:
         with psycopg.connect(self.url, autocommit=True) as conn:
             while not self._stop.is_set():
                 backlog, total, active = conn.execute(
-                    "SELECT (SELECT count(*) FROM kernel.outbox_deliveries"
-                    " WHERE state = 'pending' AND subscriber NOT LIKE 'bench.raw.%%'),"
-                    " count(*), count(*) FILTER (WHERE state = 'active')"
+                    f"SELECT ({_BACKLOG}), count(*), count(*) FILTER (WHERE state = 'active')"
                     " FROM pg_stat_activity WHERE datname = current_database()"
                     " AND pid <> pg_backend_pid()").fetchone() or (0, 0, 0)
                 self.samples.append({
@@ -265,11 +263,15 @@ class Harness:
         logins, queued writes) still run, and would be charged to the next run."""
         deadline = time.monotonic() + limit
         servers = [self.rampart, self.bare]
-        while time.monotonic() < deadline:
-            before = sum(s.cpu() for s in servers)
-            time.sleep(0.25)
-            if sum(s.cpu() for s in servers) - before < 0.25 * 0.25:
-                return True
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while time.monotonic() < deadline:
+                before = sum(s.cpu() for s in servers)
+                time.sleep(0.25)
+                idle = sum(s.cpu() for s in servers) - before < 0.25 * 0.25
+                # On a starved machine a busy server looks idle too: the relays' backlog
+                # (what the last run's writes set off) says whether work is still queued.
+                if idle and not conn.execute(_BACKLOG).fetchone()[0]:  # type: ignore[index]
+                    return True
         say(f"  the servers were still busy after {limit:g} s; measuring anyway")
         return False
 
@@ -392,6 +394,9 @@ class Harness:
                 "done_p50": done[0] if done else None, "done_p99": done[1] if done else None}
 
 
+# Deliveries the servers' relays still have to make (raw runs' go to no one: not counted).
+_BACKLOG = ("SELECT count(*) FROM kernel.outbox_deliveries WHERE state = 'pending'"
+            " AND subscriber NOT LIKE 'bench.raw.%'")
 # What a raw run published: its deliveries to no one, and their events.
 _FORGET_RAW = """
 WITH gone AS (
@@ -480,6 +485,8 @@ def main() -> None:
     parser.add_argument("--max-requests", type=int, default=2_000_000,
                         help="safety bound on one run's requests")
     parser.add_argument("--only", nargs="*", help="scenario names (default: all)")
+    parser.add_argument("--note", action="append", default=[],
+                        help="a line for the report's notes (the machine, what else ran)")
     opts = parser.parse_args()
     quick = opts.quick
     opts.seconds = opts.seconds or (2 if quick else 15)
@@ -499,7 +506,7 @@ def main() -> None:
         "settings": {k: getattr(opts, k) for k in (
             "seconds", "warmup", "products", "users", "orders", "workers")},
         "connections": list(CONNECTIONS), "load_before": os.getloadavg()[0],
-    }, "runs": [], "bare_end": [], "skipped": [], "events": [], "notes": []}
+    }, "runs": [], "bare_end": [], "skipped": [], "events": [], "notes": list(opts.note)}
 
     with scratch_database() as (url, database):
         result["meta"]["database"] = database

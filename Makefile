@@ -33,7 +33,7 @@ test: lint ## lint, then every test on a real PostgreSQL (TEST_DATABASE_URL, Doc
 bench: $(BIN)/rampart ## every scenario against its ceiling; report in bench/results/ (needs wrk)
 	$(BIN)/python -m bench
 
-bench-quick: $(BIN)/rampart ## the bench as a smoke run of about a minute
+bench-quick: $(BIN)/rampart ## the bench as a smoke run (short runs, little data; about 1.5 min)
 	$(BIN)/python -m bench --quick
 
 clean: ## remove the virtualenv and local data (embedded databases, dev keys)

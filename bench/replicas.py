@@ -1,7 +1,7 @@
 """The figures of issue 14 (caches and limits across processes), in one run, next to the bare
-Litestar route of tests/bench.py:
+Litestar route of bench/bare.py:
 
-    .venv/bin/python -m tests.bench_replicas [--seconds 3] [--rounds 2] [--connections 32]
+    .venv/bin/python -m bench.replicas [--seconds 3] [--rounds 2] [--connections 32]
 
 - product read, cached and uncached (PRODUCT_CACHE_MAX_ENTRIES=0), and GET /v1/users/me with
   the in-process limiter and with Redis (REDIS_URL, else 127.0.0.1:6379): three Rampart
@@ -21,31 +21,80 @@ import asyncio
 import os
 import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 from uuid import UUID
 
 import httpx
 import psycopg
 
+from bench.run import Server, rss_mb, scratch_database
 from shared.auth.tokens import generate_secret_paserk
-from tests.bench import scratch_database, seed, serving, wrk
 from tests.helpers import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+
+@contextmanager
+def serving(name: str, args: list[str], env: dict[str, str], port: int,
+            ready: str = "/health/live") -> Iterator[Server]:
+    server = Server(name, args, env, port, ready)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+def wrk(url: str, seconds: int, connections: int, headers: dict[str, str],
+        paths: list[str] | None = None) -> dict[str, float]:
+    """wrk against `url`, or round-robin over `paths` on its host when given."""
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    for key, value in headers.items():
+        cmd += ["-H", f"{key}: {value}"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        if paths:
+            listed = ", ".join(f'"{p}"' for p in paths)
+            script.write(f"local paths = {{{listed}}}\nlocal i = 0\n"
+                         "request = function()\n  i = i % #paths + 1\n"
+                         "  return wrk.format(nil, paths[i])\nend\n")
+            script.flush()
+            cmd += ["-s", script.name]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+    def latency(pct: str) -> float:
+        match = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        return float(match[1]) * units[match[2]] if match else float("nan")
+
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
+            "p50": latency("50"), "p99": latency("99"),
+            "errors": float(non_2xx[1]) if non_2xx else 0.0}
 
 
-def worker_pids(parent: int) -> list[int]:
-    children = Path(f"/proc/{parent}/task/{parent}/children")
-    return [int(p) for p in children.read_text().split()] if children.exists() else []
+def seed(base: str, database_url: str) -> dict[str, Any]:
+    """A user with a token, and one product (made by an admin, through the API)."""
+    with httpx.Client(base_url=base, timeout=10) as client:
+        tokens = {}
+        for email in ("bench@example.com", "admin@example.com"):
+            client.post("/v1/users", json={"email": email, "password": "bench password",
+                                           "name": "Bench"}).raise_for_status()
+            if email.startswith("admin"):
+                with psycopg.connect(database_url, autocommit=True) as conn:
+                    conn.execute("UPDATE identity.users SET role = 'admin' WHERE email = %s",
+                                 (email,))
+            tokens[email] = client.post("/v1/auth/token", json={
+                "email": email, "password": "bench password"}).json()["access_token"]
+        created = client.post("/v1/products", headers={
+            "Authorization": f"Bearer {tokens['admin@example.com']}",
+            "Idempotency-Key": "bench-1"}, json={
+            "sku": "BENCH-1", "name": "Bench product", "price_cents": 1000, "currency": "EUR",
+            "category": "bench"})
+        created.raise_for_status()
+        return {"token": tokens["bench@example.com"], "product_ids": [created.json()["id"]]}
 
 
 def metric(text: str, name: str, cache: str = "catalog.products") -> float:
@@ -125,7 +174,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     opts = parser.parse_args()
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    with scratch_database() as database_url:
+    with scratch_database() as (database_url, _):
         ports = {name: free_port() for name in ("bare", "cached", "uncached", "redis")}
         base_env = {"DATABASE_URL": database_url, "TOKEN_SIGNING_KEY": generate_secret_paserk(),
                     "RATE_LIMIT_ANON": "100000000/minute", "RATE_LIMIT_USER": "100000000/minute",
@@ -140,14 +189,18 @@ def main() -> None:
 
         granian = [sys.executable, "-m", "granian", "--interface", "asgi", "--workers",
                    str(opts.workers), "--no-ws", "--log-level", "warning", "--port",
-                   str(ports["bare"]), "tests.bench:bare_app"]
+                   str(ports["bare"]), "bench.bare:app"]
         os.environ.pop("REDIS_URL", None)
-        with serving(rampart("cached"), {**base_env, **envs["cached"]},
-                     ports["cached"]) as cached, \
-                serving(rampart("uncached"), {**base_env, **envs["uncached"]},
-                        ports["uncached"]) as uncached, \
-                serving(rampart("redis"), {**base_env, **envs["redis"]}, ports["redis"]) as red, \
-                serving(granian, {"BENCH_DATABASE_URL": database_url}, ports["bare"]) as bare:
+        with serving("cached", rampart("cached"), {**base_env, **envs["cached"]},
+                     ports["cached"]) as cached_server, \
+                serving("uncached", rampart("uncached"), {**base_env, **envs["uncached"]},
+                        ports["uncached"]) as uncached_server, \
+                serving("redis", rampart("redis"), {**base_env, **envs["redis"]},
+                        ports["redis"]) as redis_server, \
+                serving("bare", granian, {"BENCH_DATABASE_URL": database_url}, ports["bare"],
+                        "/bare") as bare_server:
+            cached, uncached = cached_server.base, uncached_server.base
+            red, bare = redis_server.base, bare_server.base
             found = seed(cached, database_url)
             auth = {"Authorization": f"Bearer {found['token']}"}
             pid = found["product_ids"][0]
@@ -173,11 +226,9 @@ def main() -> None:
             hits, misses = metric(text, "cache_hits_total"), metric(text, "cache_misses_total")
 
             # RSS per worker with 10,000 products cached.
-            server_pid = int(next(p for p in os.listdir("/proc") if p.isdigit() and
-                                  f"--port\0{ports['cached']}\0" in
-                                  Path(f"/proc/{p}/cmdline").read_text()))
-            workers = worker_pids(server_pid)
-            rss_before = [rss_kib(p) for p in workers]
+            cached_server.refresh()
+            workers = cached_server.workers
+            rss_before = [round(rss_mb(p), 1) for p in workers]
             many = seed_products(database_url, 10_000)
             for _ in range(4):  # each worker sees every id (connections spread over workers)
                 wrk(cached, 6, 16, {}, [f"/v1/products/{i}" for i in many])
@@ -185,12 +236,12 @@ def main() -> None:
             text = httpx.get(f"{cached}/metrics").text
             entries = [float(m[1]) for m in re.finditer(
                 r'^cache_entries\{cache="catalog.products",pid="\d+"\} (\S+)$', text, re.M)]
-            rss_after = [rss_kib(p) for p in workers]
+            rss_after = [round(rss_mb(p), 1) for p in workers]
         delays = asyncio.run(commit_to_drop(database_url, 300))
 
     print(f"\nproduct cache hit ratio over the rounds: {hits / max(hits + misses, 1):.4%} "
           f"({hits:.0f} hits, {misses:.0f} misses)")
-    print(f"RSS per worker (KiB): before {rss_before}, after caching 10,000 products "
+    print(f"RSS per worker (MB): before {rss_before}, after caching 10,000 products "
           f"{rss_after} (entries held per worker: {entries})")
     delays.sort()
     print(f"commit -> drop in another instance, {len(delays)} samples: p50 "

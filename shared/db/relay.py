@@ -239,7 +239,10 @@ class Relay:
     async def _handle(self, delivery: Claimed, tx: Tx) -> None:
         sub = self.subscriptions[delivery.subscriber]
         payload = msgspec.json.decode(delivery.payload, type=sub.payload_type)
-        await sub.handler(payload, tx)
+        if sub.needs_settings:
+            await sub.handler(payload, tx, self.settings)
+        else:
+            await sub.handler(payload, tx)
 
     @contextlib.contextmanager
     def _handling(self, delivery: Claimed) -> Iterator[Span]:

@@ -1,0 +1,104 @@
+"""Helpers for the notification slices' tests (the SMTP server is in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import dict_row
+from uuid_utils.compat import uuid7
+
+from tests.fixtures import eventually
+
+Handler = Callable[[Any, Any], Awaitable[None]]
+
+
+async def handle(db_conn: Any, handler: Handler, event: Any) -> None:
+    """Deliver `event` as the relay does: in a transaction of its own."""
+    async with db_conn.transaction():
+        await handler(event, db_conn)
+
+
+async def notifications(db_conn: Any, user_id: UUID | None = None) -> list[dict[str, Any]]:
+    cur = await db_conn.execute(
+        "SELECT id, user_id, kind, source_id, subject, body FROM notifications.notifications"
+        " WHERE %(user)s::uuid IS NULL OR user_id = %(user)s ORDER BY id", {"user": user_id})
+    return await cur.fetchall()
+
+
+async def announced(db_conn: Any) -> list[dict[str, Any]]:
+    """The NotificationCreated events published so far, oldest first."""
+    cur = await db_conn.execute("SELECT payload::jsonb AS payload FROM kernel.outbox_events"
+                                " WHERE type = 'NotificationCreated' ORDER BY seq")
+    return [row["payload"] for row in await cur.fetchall()]
+
+
+async def handle_twice_at_once(database_url: str, db_conn: Any, handler: Handler,
+                               event: Any) -> None:
+    """Two deliveries of one event, the second meeting the first's uncommitted row (as when a
+    relay takes over a delivery whose lease ran out while the first was still at it)."""
+
+    async def second(conn: Any) -> None:
+        async with conn.transaction():
+            await handler(event, conn)
+
+    connect = psycopg.AsyncConnection.connect
+    async with await connect(database_url, row_factory=dict_row) as one, \
+            await connect(database_url, row_factory=dict_row) as two:
+        async with one.transaction():
+            await handler(event, one)
+            racing = asyncio.create_task(second(two))
+
+            async def waiting() -> bool:
+                row = await (await db_conn.execute(
+                    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname ="
+                    " current_database() AND wait_event_type = 'Lock'")).fetchone()
+                return row["n"] == 1
+
+            await eventually(waiting)
+        await racing
+
+
+async def inject(db_conn: Any, event_type: str, payload: str, subscriber: str) -> UUID:
+    """An event as if some publisher had stored it, with one delivery for `subscriber`."""
+    event_id, aggregate = uuid7(), uuid7()
+    await db_conn.execute(
+        "WITH e AS (INSERT INTO kernel.outbox_events (id, type, aggregate_id, payload,"
+        " occurred_at) VALUES (%s, %s, %s, %s, now()) RETURNING seq)"
+        " INSERT INTO kernel.outbox_deliveries (id, event_id, subscriber, aggregate_id, seq)"
+        " SELECT %s, %s, %s, %s, seq FROM e",
+        (event_id, event_type, aggregate, payload, uuid7(), event_id, subscriber, aggregate))
+    return event_id
+
+
+async def deliveries(db_conn: Any, subscriber: str) -> list[dict[str, Any]]:
+    cur = await db_conn.execute(
+        "SELECT event_id, state, attempts, last_error FROM kernel.outbox_deliveries"
+        " WHERE subscriber = %s ORDER BY seq", (subscriber,))
+    return await cur.fetchall()
+
+
+async def failed_once(db_conn: Any, event_id: UUID) -> dict[str, Any]:
+    """Wait for the event's delivery to have failed at least once; return it."""
+
+    async def failed() -> dict[str, Any] | None:
+        return await (await db_conn.execute(
+            "SELECT state, attempts, last_error FROM kernel.outbox_deliveries"
+            " WHERE event_id = %s AND last_error IS NOT NULL", (event_id,))).fetchone()
+
+    return await eventually(failed)
+
+
+async def recorded_once(db_conn: Any, handler: Handler, event: Any, *, kind: str,
+                        source_id: UUID) -> dict[str, Any]:
+    """Deliver `event` twice (a redelivery): one notification for its user, announced once."""
+    await handle(db_conn, handler, event)
+    await handle(db_conn, handler, event)
+    [row] = await notifications(db_conn)
+    assert (row["user_id"], row["kind"], row["source_id"]) == (event.user_id, kind, source_id)
+    assert await announced(db_conn) == [{"notification_id": str(row["id"]),
+                                         "user_id": str(event.user_id), "kind": kind}]
+    return row

@@ -30,6 +30,11 @@ class Received:
     mail_from: str
     message: EmailMessage
 
+    @property
+    def text(self) -> str:
+        """The plain-text body as written, without the wire's CRLF line ends."""
+        return self.message.get_content().replace("\r\n", "\n").strip()
+
 
 class MailServer:
     def __init__(self, *, implicit_tls: ssl.SSLContext | None = None,

@@ -19,6 +19,17 @@ class Message(msgspec.Struct, frozen=True):
     body: str
 
 
+class Payment(msgspec.Struct, frozen=True):
+    """What notifications reads of payments' PaymentSucceeded and PaymentRefunded: the same
+    fields, so each slice's payload is this under its event's name."""
+
+    order_id: UUID
+    payment_id: UUID
+    user_id: UUID
+    amount_cents: int
+    currency: str
+
+
 class Notification(msgspec.Struct, frozen=True):
     id: UUID
     kind: Kind

@@ -9,9 +9,8 @@ from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
-from uuid_utils.compat import uuid7
 
-from tests.fixtures import eventually
+from tests.fixtures import waiting_on_a_lock
 
 Handler = Callable[[Any, Any], Awaitable[None]]
 
@@ -51,27 +50,8 @@ async def handle_twice_at_once(database_url: str, db_conn: Any, handler: Handler
         async with one.transaction():
             await handler(event, one)
             racing = asyncio.create_task(second(two))
-
-            async def waiting() -> bool:
-                row = await (await db_conn.execute(
-                    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname ="
-                    " current_database() AND wait_event_type = 'Lock'")).fetchone()
-                return row["n"] == 1
-
-            await eventually(waiting)
+            await waiting_on_a_lock(db_conn)
         await racing
-
-
-async def inject(db_conn: Any, event_type: str, payload: str, subscriber: str) -> UUID:
-    """An event as if some publisher had stored it, with one delivery for `subscriber`."""
-    event_id, aggregate = uuid7(), uuid7()
-    await db_conn.execute(
-        "WITH e AS (INSERT INTO kernel.outbox_events (id, type, aggregate_id, payload,"
-        " occurred_at) VALUES (%s, %s, %s, %s, now()) RETURNING seq)"
-        " INSERT INTO kernel.outbox_deliveries (id, event_id, subscriber, aggregate_id, seq)"
-        " SELECT %s, %s, %s, %s, seq FROM e",
-        (event_id, event_type, aggregate, payload, uuid7(), event_id, subscriber, aggregate))
-    return event_id
 
 
 async def deliveries(db_conn: Any, subscriber: str) -> list[dict[str, Any]]:
@@ -79,17 +59,6 @@ async def deliveries(db_conn: Any, subscriber: str) -> list[dict[str, Any]]:
         "SELECT event_id, state, attempts, last_error FROM kernel.outbox_deliveries"
         " WHERE subscriber = %s ORDER BY seq", (subscriber,))
     return await cur.fetchall()
-
-
-async def failed_once(db_conn: Any, event_id: UUID) -> dict[str, Any]:
-    """Wait for the event's delivery to have failed at least once; return it."""
-
-    async def failed() -> dict[str, Any] | None:
-        return await (await db_conn.execute(
-            "SELECT state, attempts, last_error FROM kernel.outbox_deliveries"
-            " WHERE event_id = %s AND last_error IS NOT NULL", (event_id,))).fetchone()
-
-    return await eventually(failed)
 
 
 async def recorded_once(db_conn: Any, handler: Handler, event: Any, *, kind: str,

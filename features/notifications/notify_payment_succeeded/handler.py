@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
-import msgspec
-
 from features.notifications.notify_payment_succeeded import logic
 from features.notifications.record import record
+from features.notifications.schema import Payment
 from shared.db import Tx
 from shared.modules import Subscription
 
 
-class PaymentSucceeded(msgspec.Struct, frozen=True):
-    order_id: UUID
-    payment_id: UUID
-    user_id: UUID
-    amount_cents: int
-    currency: str
+class PaymentSucceeded(Payment, frozen=True):
+    pass
 
 
 async def notify_payment_succeeded(event: PaymentSucceeded, tx: Tx) -> None:

@@ -26,15 +26,19 @@ from features.notifications.send_email.handler import (
 from features.notifications.testing import (
     announced,
     deliveries,
-    failed_once,
     handle,
-    inject,
     notifications,
 )
 from features.notifications.welcome_user.handler import UserRegistered, welcome_user
 from shared.logging import configure_logging
 from shared.settings import SmtpServer
-from tests.fixtures import eventually, free_port, make_settings
+from tests.fixtures import (
+    eventually,
+    failed_delivery,
+    free_port,
+    make_settings,
+    store_event,
+)
 
 RELAY = {"relay_enabled": "true", "outbox_poll_ms": 100, "outbox_backoff_base_ms": 50,
          "outbox_backoff_max_ms": 400, "outbox_lease_seconds": 5, "smtp_timeout": 3}
@@ -285,7 +289,7 @@ class TestASilentServer:
                                                              db_conn) -> None:
         await api.register()
         [send] = await eventually(lambda: deliveries(db_conn, subscription.name))
-        failed = await failed_once(db_conn, send["event_id"])
+        failed = await failed_delivery(db_conn, send["event_id"])
         assert failed["last_error"].endswith(": no answer within 1 s") and (
             failed["state"] == "pending")
         # Meanwhile the relay keeps delivering: another registration is welcomed in the app...
@@ -349,8 +353,8 @@ class TestAMalformedEvent:
 
     async def test_it_fails_its_delivery_and_sends_nothing(self, client, db_conn,
                                                           mail_server) -> None:
-        event_id = await inject(db_conn, "NotificationCreated", '{"notification_id": "x"}',
+        event_id = await store_event(db_conn, "NotificationCreated", '{"notification_id": "x"}',
                                 subscription.name)
-        failed = await failed_once(db_conn, event_id)
+        failed = await failed_delivery(db_conn, event_id)
         assert failed["last_error"].startswith("ValidationError: Invalid UUID")
         assert mail_server.messages() == []

@@ -8,15 +8,13 @@ from uuid_utils.compat import uuid7
 
 from features.notifications.testing import (
     announced,
-    failed_once,
     handle,
     handle_twice_at_once,
-    inject,
     notifications,
 )
 from features.notifications.welcome_user.handler import UserRegistered, subscription, welcome_user
 from features.notifications.welcome_user.logic import welcome
-from tests.fixtures import eventually, make_settings
+from tests.fixtures import eventually, failed_delivery, make_settings, store_event
 
 # What identity publishes (its events.py), plus a field it may add one day.
 PUBLISHED = '{"user_id": "%s", "email": "ada@example.com", "name": "Ada", "later_field": 1}'
@@ -112,9 +110,9 @@ class TestThroughTheRelay:
 
     async def test_a_malformed_event_fails_its_delivery_and_writes_nothing(self, db_conn,
                                                                            client) -> None:
-        event_id = await inject(db_conn, "UserRegistered", '{"user_id": 42, "email": "a@b.c",'
+        event_id = await store_event(db_conn, "UserRegistered", '{"user_id": 42, "email": "a@b.c",'
                                 ' "name": "A"}', subscription.name)
-        delivery = await failed_once(db_conn, event_id)
+        delivery = await failed_delivery(db_conn, event_id)
         assert delivery["state"] == "pending" and delivery["attempts"] >= 1  # to be retried
         assert delivery["last_error"].startswith("ValidationError: Expected `uuid`, got `int`")
         assert await recipients(db_conn) == [] and await notifications(db_conn) == []

@@ -102,9 +102,14 @@ def test_production_sends_an_smtp_password_only_over_tls() -> None:
 
 @pytest.mark.parametrize(("env", "named"), [
     ({"SMTP_TIMEOUT": "0"}, "SMTP_TIMEOUT"), ({"SMTP_TIMEOUT": "ten"}, "SMTP_TIMEOUT"),
-    ({"SMTP_TIMEOUT": "30", "OUTBOX_LEASE_SECONDS": "30"}, "SMTP_TIMEOUT"),
+    ({"SMTP_TIMEOUT": "30", "OUTBOX_LEASE_SECONDS": "30", "SMTP_URL": "smtp://h"},
+     "SMTP_TIMEOUT"),
     ({"MAIL_FROM": "rampart"}, "MAIL_FROM"), ({"MAIL_FROM": "Rampart <rampart@>"}, "MAIL_FROM"),
 ])
 def test_invalid_mail_settings_are_named(env, named) -> None:
     with pytest.raises(SettingsError, match=named):
         load_settings(env)
+
+
+def test_short_leases_need_no_smtp_timeout_when_no_mail_is_sent() -> None:
+    assert load_settings({"OUTBOX_LEASE_SECONDS": "1"}).smtp is None

@@ -94,9 +94,12 @@ class MailServer:
         return "250 OK: queued"
 
 
-@pytest.fixture
-def mail_server() -> Iterator[MailServer]:
+def serving() -> Iterator[MailServer]:
+    """A started server, stopped afterwards: the body of a `mail_server` fixture."""
     server = MailServer()
     server.start()
     yield server
     server.stop()
+
+
+mail_server = pytest.fixture(serving, name="mail_server")

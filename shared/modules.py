@@ -48,6 +48,13 @@ class Subscription:
     shares_transaction: bool = False
     needs_settings: bool = False
 
+    async def run(self, payload: Any, tx: Tx, settings: Settings) -> None:
+        """Call the handler as the relay does: with the settings if it asks for them."""
+        if self.needs_settings:
+            await self.handler(payload, tx, settings)  # type: ignore[call-arg]
+        else:
+            await self.handler(payload, tx)  # type: ignore[call-arg]
+
 
 @dataclass(frozen=True)
 class Module:

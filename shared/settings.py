@@ -207,7 +207,8 @@ def _check(settings: Settings) -> Settings:
         raise SettingsError("SMTP_TIMEOUT must be less than OUTBOX_LEASE_SECONDS when SMTP_URL "
                             "is set (a mail is sent within one relay lease)")
     _, address = parseaddr(settings.mail_from)
-    if "@" not in address or address.startswith("@") or address.endswith("@"):
+    if ("@" not in address or address.startswith("@") or address.endswith("@")
+            or not settings.mail_from.isprintable()):
         raise SettingsError("MAIL_FROM must be an address like 'Rampart <no-reply@example.com>'")
     if settings.access_token_ttl < 60:
         raise SettingsError("ACCESS_TOKEN_TTL must be at least 60 seconds")

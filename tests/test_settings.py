@@ -105,6 +105,7 @@ def test_production_sends_an_smtp_password_only_over_tls() -> None:
     ({"SMTP_TIMEOUT": "30", "OUTBOX_LEASE_SECONDS": "30", "SMTP_URL": "smtp://h"},
      "SMTP_TIMEOUT"),
     ({"MAIL_FROM": "rampart"}, "MAIL_FROM"), ({"MAIL_FROM": "Rampart <rampart@>"}, "MAIL_FROM"),
+    ({"MAIL_FROM": "a@b.example\r\nBcc: eve@example.com"}, "MAIL_FROM"),
 ])
 def test_invalid_mail_settings_are_named(env, named) -> None:
     with pytest.raises(SettingsError, match=named):

@@ -239,10 +239,7 @@ class Relay:
     async def _handle(self, delivery: Claimed, tx: Tx) -> None:
         sub = self.subscriptions[delivery.subscriber]
         payload = msgspec.json.decode(delivery.payload, type=sub.payload_type)
-        if sub.needs_settings:
-            await sub.handler(payload, tx, self.settings)
-        else:
-            await sub.handler(payload, tx)
+        await sub.run(payload, tx, self.settings)
 
     @contextlib.contextmanager
     def _handling(self, delivery: Claimed) -> Iterator[Span]:

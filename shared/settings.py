@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import Literal
 
+from urllib.parse import urlsplit
+
 import msgspec
 
 DATA_DIR = Path(os.environ.get("RAMPART_DATA_DIR", ".data")).resolve()
@@ -36,6 +38,17 @@ class Rate(msgspec.Struct, frozen=True):
         if not match or int(match[1]) < 1:
             raise SettingsError(f"{name}={text!r} is not a rate like '60/minute' or '5/15minutes'")
         return cls(quota=int(match[1]), window=int(match[2] or 1) * _UNIT_SECONDS[match[3]])
+
+
+class OidcProvider(msgspec.Struct, frozen=True):
+    """One OpenID Connect provider, from `OIDC_<NAME>_ISSUER`, `_CLIENT_ID`, `_CLIENT_SECRET`
+    and `_REDIRECT_URIS` (space or comma separated), for each name in `OIDC_PROVIDERS`."""
+
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: str
+    redirect_uris: tuple[str, ...]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,6 +89,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max: int = 16
     smtp_url: str | None = None
     trusted_proxies: bool = False
+    # How long a process trusts what it looked up about an API key: the bound on how late a
+    # revocation made in another process takes effect (the revoking process drops it at once).
+    api_key_cache_seconds: int = 30
+    oidc_providers: tuple[OidcProvider, ...] = ()
+    oidc_timeout_ms: int = 5000  # each call to a provider (discovery, keys, code exchange)
 
     @property
     def is_production(self) -> bool:
@@ -86,7 +104,7 @@ _INT_FIELDS = {"port", "workers", "access_token_ttl", "refresh_token_ttl",
                "outbox_max_attempts", "db_pool_min", "db_pool_max", "outbox_lease_seconds",
                "outbox_poll_ms", "outbox_backoff_base_ms", "outbox_backoff_max_ms",
                "outbox_batch_size", "outbox_concurrency", "outbox_retention_hours",
-               "worker_metrics_port"}
+               "worker_metrics_port", "api_key_cache_seconds", "oidc_timeout_ms"}
 _BOOL_FIELDS = {"relay_enabled", "trusted_proxies"}
 _RATE_FIELDS = {"rate_limit_anon", "rate_limit_user", "rate_limit_admin", "rate_limit_login"}
 
@@ -109,6 +127,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             raw[field.name] = value.lower() in {"1", "true", "yes"}
         elif field.name in _RATE_FIELDS:
             raw[field.name] = Rate.parse(name, value)
+        elif field.name == "oidc_providers":
+            raw[field.name] = _oidc_providers(value, env)
         else:
             raw[field.name] = value
     try:
@@ -119,6 +139,36 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         name = path[1].upper() if path else "configuration"
         raise SettingsError(f"{name}: {str(exc).split(' - at ')[0]}") from None
     return _check(settings)
+
+
+_PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+
+
+def _oidc_providers(names: str, env: os._Environ[str] | dict[str, str]) -> list[OidcProvider]:
+    providers = []
+    for name in filter(None, re.split(r"[\s,]+", names.strip())):
+        if not _PROVIDER_NAME.match(name):
+            raise SettingsError(f"OIDC_PROVIDERS: {name!r} must be lower-case letters, digits "
+                                "and '-', starting with a letter")
+        prefix = "OIDC_" + name.upper().replace("-", "_") + "_"
+
+        def need(key: str, prefix: str = prefix) -> str:
+            value = env.get(prefix + key, "").strip()
+            if not value:
+                raise SettingsError(f"{prefix}{key} is required for each name in OIDC_PROVIDERS")
+            return value
+
+        issuer, uris = need("ISSUER"), re.split(r"[\s,]+", need("REDIRECT_URIS"))
+        for key, url in [("ISSUER", issuer)] + [("REDIRECT_URIS", u) for u in uris]:
+            parts = urlsplit(url)
+            if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
+                raise SettingsError(f"{prefix}{key}: {url!r} must be an absolute http(s) URL "
+                                    "without a fragment")
+        providers.append(OidcProvider(name=name, issuer=issuer,
+                                      client_id=need("CLIENT_ID"),
+                                      client_secret=env.get(prefix + "CLIENT_SECRET", "").strip(),
+                                      redirect_uris=tuple(uris)))
+    return providers
 
 
 def _check(settings: Settings) -> Settings:
@@ -137,6 +187,8 @@ def _check(settings: Settings) -> Settings:
             raise SettingsError(f"{name.upper()} must be at least 1")
     if settings.outbox_backoff_max_ms < settings.outbox_backoff_base_ms:
         raise SettingsError("OUTBOX_BACKOFF_MAX_MS must be >= OUTBOX_BACKOFF_BASE_MS")
+    if settings.oidc_timeout_ms < 1:
+        raise SettingsError("OIDC_TIMEOUT_MS must be at least 1")
     if settings.access_token_ttl < 60:
         raise SettingsError("ACCESS_TOKEN_TTL must be at least 60 seconds")
     if settings.database_url is not None and not settings.database_url.startswith(
@@ -150,6 +202,10 @@ def _check(settings: Settings) -> Settings:
         if key is None or key.strip().lower() in PLACEHOLDERS:
             raise SettingsError("TOKEN_SIGNING_KEY is required when APP_ENV=production "
                                 "(a PASERK k4.secret; `rampart keys generate` prints one)")
+        for provider in settings.oidc_providers:
+            if not provider.issuer.startswith("https://"):
+                raise SettingsError(f"OIDC_{provider.name.upper().replace('-', '_')}_ISSUER "
+                                    "must be https when APP_ENV=production")
     if settings.token_signing_key is not None and not settings.token_signing_key.startswith(
         "k4.secret."
     ):

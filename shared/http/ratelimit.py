@@ -89,7 +89,7 @@ def rate_limit(scope: Scope, limiter: Limiter) -> None:
     admission middleware, shared/auth/middleware.py)."""
     user = scope.get("user")
     if isinstance(user, Principal):
-        allowed, bucket = limiter.check(user.role, str(user.user_id))
+        allowed, bucket = limiter.check(user.role, user.bucket)
     else:
         allowed, bucket = limiter.check("anon", client_ip(scope))
     if not allowed:

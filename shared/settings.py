@@ -11,7 +11,6 @@ import os
 import re
 from pathlib import Path
 from typing import Literal
-
 from urllib.parse import urlsplit
 
 import msgspec

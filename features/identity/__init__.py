@@ -1,8 +1,8 @@
 """Identity: accounts, logins, sessions and API keys. Publishes UserRegistered."""
 
 from features.identity.api_keys import make_authenticator
-from features.identity.create_api_key.handler import create_api_key
 from features.identity.create_admin.command import users
+from features.identity.create_api_key.handler import create_api_key
 from features.identity.get_me.handler import get_me
 from features.identity.get_user.handler import get_user
 from features.identity.issue_token.handler import issue_token

@@ -28,7 +28,7 @@ import structlog
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jws, jwt
-from joserfc.errors import JoseError
+from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
@@ -207,12 +207,22 @@ class OidcClient:
             raise InvalidIdToken("malformed") from None
         kid = header.get("kid")
         keys = await self._key_set()
+        refreshed = False
         if not _has_kid(keys, kid):
-            keys = await self._key_set(refresh=True)
+            keys, refreshed = await self._key_set(refresh=True), True
             if not _has_kid(keys, kid):
                 raise InvalidIdToken("unknown kid")
         try:
-            token = jwt.decode(id_token, keys, algorithms=ALGORITHMS)
+            token = _decode(id_token, keys, kid)
+        except BadSignatureError:
+            if kid is not None or refreshed:
+                raise InvalidIdToken("signature") from None
+            # No kid to tell a rotation by (allowed when the set has one key): a signature
+            # that fails may be a new key, so the set is fetched again once.
+            try:
+                token = _decode(id_token, await self._key_set(refresh=True), kid)
+            except JoseError as exc:
+                raise InvalidIdToken(f"signature: {exc.error}") from None
         except JoseError as exc:
             raise InvalidIdToken(f"signature: {exc.error}") from None
         claims = token.claims
@@ -231,6 +241,11 @@ class OidcClient:
                 claims.get("azp") != self.provider.client_id:
             raise InvalidIdToken("claim: azp")
         return claims
+
+
+def _decode(id_token: str, keys: KeySet, kid: Any) -> jwt.Token:
+    key = keys.keys[0] if kid is None else keys.get_by_kid(kid)
+    return jwt.decode(id_token, key, algorithms=ALGORITHMS)
 
 
 def _has_kid(keys: KeySet, kid: Any) -> bool:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import structlog
 from litestar import Request, Response, get
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter, QueryParameter
 from psycopg.errors import UniqueViolation
 from uuid_utils.compat import uuid7
 
@@ -41,12 +41,12 @@ from shared.http.schema import problems
 log = structlog.get_logger("rampart.identity.oidc")
 Param = Annotated[str | None, Parameter(max_length=2048)]
 # `state` is a name Litestar keeps for the app state: the query parameter gets another here.
-StateParam = Annotated[str | None, Parameter(query="state", max_length=2048)]
+StateParam = Annotated[str | None, QueryParameter(name="state", max_length=2048)]
 
 
 @get("/v1/auth/oidc/{provider:str}/callback", opt=PUBLIC, operation_id="finishOidcLogin",
      tags=["identity"], responses=problems(401, 404, 409, 422, 503))
-async def finish_oidc_login(request: Request[Any, Any, Any], provider: str, db: Db,
+async def finish_oidc_login(request: Request[Any, Any, Any], provider: FromPath[str], db: Db,
                             tokens: Tokens, settings: AppSettings, code: Param = None,
                             oauth_state: StateParam = None,
                             error: Param = None) -> Response[TokenPair]:
@@ -59,13 +59,16 @@ async def finish_oidc_login(request: Request[Any, Any, Any], provider: str, db: 
     if oauth_state and browser:
         async with db.transaction() as tx:
             attempt = await sql.take_state(tx, digest(oauth_state), digest(browser), provider)
+    if error is not None:
+        # The person declined, or the provider failed the request. Nothing is granted, so
+        # this is told even without a valid state (some providers leave it out); a valid
+        # one is spent all the same.
+        raise provider_problem(provider, ProviderRefused(error[:64]), "authorization")
     if attempt is None:
         log.warning("oidc_state_rejected", provider=provider, cookie=browser is not None)
         raise invalid("The sign-in state is unknown, already used, expired, or was started in "
                       "another browser; start the sign-in again.", parameter="state")
     try:
-        if error is not None:  # the person declined, or the provider failed the request
-            raise ProviderRefused(error[:64])
         if not code:
             raise invalid("code is required.", parameter="code")
         id_token = await client.exchange(code, redirect_uri=attempt["redirect_uri"],

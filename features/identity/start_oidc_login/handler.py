@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get
 from litestar.datastructures import Cookie
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.response import Redirect
 
 from features.identity.oidc import (
@@ -34,7 +34,7 @@ from shared.http.schema import problems
 @get("/v1/auth/oidc/{provider:str}/authorize", opt=PUBLIC, status_code=302,
      operation_id="startOidcLogin", tags=["identity"], responses=problems(404, 503))
 async def start_oidc_login(
-    request: Request[Any, Any, Any], provider: str, db: Db, settings: AppSettings,
+    request: Request[Any, Any, Any], provider: FromPath[str], db: Db, settings: AppSettings,
     redirect_uri: Annotated[str, Parameter(min_length=1, max_length=2000)],
 ) -> Redirect:
     """Sign in with an OpenID Connect provider: redirects to it."""

@@ -104,10 +104,10 @@ class OidcClient:
                 raise ProviderDown("timeout") from None
             except httpx.TransportError as exc:
                 raise ProviderDown(type(exc).__name__) from None
-            if response.status_code >= 500:
-                raise ProviderDown(f"status {response.status_code}")
+            # A discovery document or key set that is not there (4xx) makes the provider as
+            # unusable as one that is down, and no retry by the caller will fix it sooner.
             if response.status_code != 200:
-                raise ProviderRefused(f"status {response.status_code} from {url}")
+                raise ProviderDown(f"status {response.status_code}")
             try:
                 body = response.json()
             except ValueError:

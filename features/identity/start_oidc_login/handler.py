@@ -35,13 +35,14 @@ from shared.http.schema import problems
      operation_id="startOidcLogin", tags=["identity"], responses=problems(404, 503))
 async def start_oidc_login(
     request: Request[Any, Any, Any], provider: FromPath[str], db: Db, settings: AppSettings,
-    redirect_uri: Annotated[str, Parameter(min_length=1, max_length=2000)],
+    # Optional to Litestar so that a missing one gets this slice's 400 naming the parameter.
+    redirect_uri: Annotated[str | None, Parameter(max_length=2000)] = None,
 ) -> Redirect:
     """Sign in with an OpenID Connect provider: redirects to it."""
     client = providers_of(request.app.state).get(provider)
     if client is None:
         raise unknown_provider(provider)
-    if redirect_uri not in client.provider.redirect_uris:
+    if redirect_uri is None or redirect_uri not in client.provider.redirect_uris:
         raise invalid("redirect_uri is not one registered for this provider.",
                       parameter="redirect_uri")
     attempt = logic.new_attempt()

@@ -4,10 +4,10 @@ A key is `rk_` + 32 random bytes in base64url (43 characters). The database keep
 characters (`prefix`, shown in lists, used for the look-up) and the SHA-256 of the whole
 secret; never the secret. The `ApiKeys` authenticator (registered in the module manifest,
 called by the kernel's admission for every `Bearer rk_...`) remembers each answer, good or
-bad, for `API_KEY_CACHE_SECONDS`, keyed by the SHA-256 of the secret, so a key costs one
-hash and a dict look-up on the hot path and one indexed statement per bound per process. A
-revocation drops the entry in the revoking process at once; any other process stops
-accepting the key within that bound.
+bad, for `API_KEY_CACHE_SECONDS`, keyed by the credential as sent (as the token service
+remembers verified tokens), so a key costs a dict look-up on the hot path and one indexed
+statement per period per process. A revocation drops the entry in the revoking process at
+once; any other process stops accepting the key within that period.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from shared.auth.principal import ROLES, Principal
 from shared.auth.tokens import InvalidToken
@@ -67,28 +68,31 @@ class ApiKeys:
         self.ttl = ttl
         self.clock = clock
         self.max_entries = max_entries
-        # sha256(secret) -> (principal or None when refused, monotonic time it is good until)
-        self._cache: dict[bytes, tuple[Principal | None, float]] = {}
+        # credential -> (principal, or None when refused; monotonic time it is good until).
+        # Hashing it for the key would cost twice the look-up (~1 us) on every request.
+        self._cache: dict[str, tuple[Principal | None, float]] = {}
 
     async def authenticate(self, credential: str) -> Principal:
-        digest = hash_secret(credential)
         now = self.clock()
-        cached = self._cache.get(digest)
+        cached = self._cache.get(credential)
         if cached is None or cached[1] <= now:
-            cached = self._remember(digest, await self._look_up(credential, digest), now)
+            cached = self._remember(credential, await self._look_up(credential), now)
         if cached[0] is None:
             raise InvalidToken("unknown, revoked or expired API key")
         return cached[0]
 
-    def forget(self, key_hash: bytes) -> None:
-        """Called by the revoking request, so this process refuses the key from now on."""
-        self._cache.pop(key_hash, None)
+    def forget(self, key_id: UUID) -> None:
+        """Called by the revoking request, so this process refuses the key from now on.
+        (A scan: revocations are rare, look-ups are not.)"""
+        for credential, (principal, _) in list(self._cache.items()):
+            if principal is not None and principal.api_key_id == key_id:
+                del self._cache[credential]
 
-    async def _look_up(self, credential: str, digest: bytes) -> tuple[Principal | None, float]:
+    async def _look_up(self, credential: str) -> tuple[Principal | None, float]:
         """The principal and how long it may be trusted: the cache period, or less when the
         key expires sooner."""
         async with self.db.connection() as conn:
-            cur = await conn.execute(USE_KEY, (public_prefix(credential), digest))
+            cur = await conn.execute(USE_KEY, (public_prefix(credential), hash_secret(credential)))
             row: dict[str, Any] | None = await cur.fetchone()
         if row is None:
             return None, self.ttl
@@ -97,12 +101,12 @@ class ApiKeys:
                               api_key_id=row["id"])
         return principal, min(self.ttl, _seconds_left(row["expires_at"]))
 
-    def _remember(self, digest: bytes, found: tuple[Principal | None, float],
+    def _remember(self, credential: str, found: tuple[Principal | None, float],
                   now: float) -> tuple[Principal | None, float]:
         if len(self._cache) >= self.max_entries:
             self._cache.pop(next(iter(self._cache)))  # oldest first
         entry = (found[0], now + found[1])
-        self._cache[digest] = entry
+        self._cache[credential] = entry
         return entry
 
 

@@ -159,3 +159,52 @@ async def test_down_at_the_provider_directly(provider) -> None:
     client = oidc_client(f"http://localhost:{free_port()}", timeout=0.5)
     with pytest.raises(ProviderDown):
         await client.metadata()
+
+
+# -- configuration --------------------------------------------------------------------------
+
+def provider_env(**more: str) -> dict[str, str]:
+    return {"OIDC_PROVIDERS": "google, my-idp",
+            "OIDC_GOOGLE_ISSUER": "https://accounts.google.com",
+            "OIDC_GOOGLE_CLIENT_ID": "g-id", "OIDC_GOOGLE_CLIENT_SECRET": "g-secret",
+            "OIDC_GOOGLE_REDIRECT_URIS": "https://api.example/v1/auth/oidc/google/callback",
+            "OIDC_MY_IDP_ISSUER": "https://idp.example/realms/x/",
+            "OIDC_MY_IDP_CLIENT_ID": "m-id",
+            "OIDC_MY_IDP_REDIRECT_URIS": "https://a.example/cb, https://b.example/cb", **more}
+
+
+def test_providers_are_read_from_the_environment() -> None:
+    from shared.settings import load_settings
+
+    google, mine = load_settings(provider_env()).oidc_providers
+    assert (google.name, google.client_secret) == ("google", "g-secret")
+    assert mine.issuer == "https://idp.example/realms/x/"  # exactly as the provider spells it
+    assert mine.client_secret == "" and mine.redirect_uris == ("https://a.example/cb",
+                                                               "https://b.example/cb")
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"OIDC_GOOGLE_CLIENT_ID": ""}, "OIDC_GOOGLE_CLIENT_ID"),
+    ({"OIDC_MY_IDP_ISSUER": "idp.example"}, "OIDC_MY_IDP_ISSUER"),
+    ({"OIDC_MY_IDP_REDIRECT_URIS": "https://a.example/cb#x"}, "OIDC_MY_IDP_REDIRECT_URIS"),
+    ({"OIDC_PROVIDERS": "Google"}, "OIDC_PROVIDERS"),
+    ({"OIDC_TIMEOUT_MS": "0"}, "OIDC_TIMEOUT_MS"),
+    ({"API_KEY_CACHE_SECONDS": "-1"}, "API_KEY_CACHE_SECONDS"),
+])
+def test_a_bad_provider_setting_is_named(change, named) -> None:
+    from shared.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings(provider_env(**change))
+    assert str(caught.value).startswith(named), caught.value
+    assert "\n" not in str(caught.value)
+
+
+def test_production_wants_https_issuers() -> None:
+    from shared.settings import SettingsError, load_settings
+    from tests.fixtures import TEST_SIGNING_KEY
+
+    env = provider_env(OIDC_GOOGLE_ISSUER="http://accounts.google.com", APP_ENV="production",
+                       DATABASE_URL="postgresql://db/x", TOKEN_SIGNING_KEY=TEST_SIGNING_KEY)
+    with pytest.raises(SettingsError, match="OIDC_GOOGLE_ISSUER"):
+        load_settings(env)

@@ -25,8 +25,8 @@ async def revoke_api_key(request: Request[Any, Any, Any], key_id: FromPath[UUID]
                          principal: Caller) -> None:
     """Revoke an API key: it stops authenticating."""
     async with db.transaction() as tx:
-        key_hash = await sql.revoke(tx, key_id, principal.user_id)
-    if key_hash is None:
+        revoked = await sql.revoke(tx, key_id, principal.user_id)
+    if not revoked:
         raise not_found("No such API key.")
     keys: ApiKeys = request.app.state[STATE_KEY]
-    keys.forget(key_hash)
+    keys.forget(key_id)

@@ -9,10 +9,9 @@ from shared.db import Tx
 REVOKE = """
 UPDATE identity.api_keys SET revoked_at = now()
 WHERE id = %s AND user_id = %s AND revoked_at IS NULL
-RETURNING key_hash"""
+RETURNING id"""
 
 
-async def revoke(tx: Tx, key_id: UUID, user_id: UUID) -> bytes | None:
+async def revoke(tx: Tx, key_id: UUID, user_id: UUID) -> bool:
     cur = await tx.execute(REVOKE, (key_id, user_id))
-    row = await cur.fetchone()
-    return None if row is None else row["key_hash"]
+    return await cur.fetchone() is not None

@@ -45,6 +45,7 @@ RETRY_AFTER = 5  # after a single failure, while the breaker is still closed
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
               "EdDSA"]
 STATE_KEY = "identity_oidc"
+log = structlog.get_logger("rampart.identity.oidc")
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -95,28 +96,37 @@ class OidcClient:
             left = int(exc.opened_at + BREAKER_TTL - time.time()) + 1
             raise ProviderDown("circuit open", max(1, left)) from None
 
-    async def _get_json(self, url: str) -> dict[str, Any]:
-        async def call() -> dict[str, Any]:
+    async def _call(self, method: str, url: str, **request: Any) -> tuple[int, dict[str, Any]]:
+        """One request through the breaker: its status and JSON object body. Unreachable,
+        timed out, a 5xx or a body that is not a JSON object count as the provider down."""
+
+        async def call() -> tuple[int, dict[str, Any]]:
             try:
                 async with httpx.AsyncClient(timeout=self.timeout) as http:
-                    response = await http.get(url, headers={"Accept": "application/json"})
+                    response = await http.request(method, url, **request)
             except httpx.TimeoutException:
                 raise ProviderDown("timeout") from None
             except httpx.TransportError as exc:
                 raise ProviderDown(type(exc).__name__) from None
-            # A discovery document or key set that is not there (4xx) makes the provider as
-            # unusable as one that is down, and no retry by the caller will fix it sooner.
-            if response.status_code != 200:
+            if response.status_code >= 500:
                 raise ProviderDown(f"status {response.status_code}")
             try:
                 body = response.json()
             except ValueError:
-                raise ProviderDown("not JSON") from None
+                raise ProviderDown(f"status {response.status_code}, not JSON") from None
             if not isinstance(body, dict):
                 raise ProviderDown("not a JSON object")
-            return body
+            return response.status_code, body
 
         return await self._guarded(call)
+
+    async def _get_json(self, url: str) -> dict[str, Any]:
+        status, body = await self._call("GET", url, headers={"Accept": "application/json"})
+        # A discovery document or key set that is not there (4xx) makes the provider as
+        # unusable as one that is down, and no retry by the caller will fix it sooner.
+        if status != 200:
+            raise ProviderDown(f"status {status}")
+        return body
 
     async def metadata(self) -> dict[str, Any]:
         cached = self._metadata
@@ -154,29 +164,11 @@ class OidcClient:
         auth = httpx.BasicAuth(provider.client_id, provider.client_secret) \
             if provider.client_secret else None
 
-        async def call() -> dict[str, Any]:
-            try:
-                async with httpx.AsyncClient(timeout=self.timeout) as http:
-                    response = await http.post(meta["token_endpoint"], content=body, auth=auth,
-                                               headers={"Accept": "application/json",
-                                                        "Content-Type": FORM})
-            except httpx.TimeoutException:
-                raise ProviderDown("timeout") from None
-            except httpx.TransportError as exc:
-                raise ProviderDown(type(exc).__name__) from None
-            if response.status_code >= 500:
-                raise ProviderDown(f"status {response.status_code}")
-            try:
-                token = response.json()
-            except ValueError:
-                raise ProviderDown("token response is not JSON") from None
-            if not isinstance(token, dict):
-                raise ProviderDown("token response is not a JSON object")
-            if response.status_code != 200 or "error" in token:
-                raise ProviderRefused(str(token.get("error", response.status_code))[:64])
-            return token
-
-        token = await self._guarded(call)
+        status, token = await self._call(
+            "POST", meta["token_endpoint"], content=body, auth=auth,
+            headers={"Accept": "application/json", "Content-Type": FORM})
+        if status != 200 or "error" in token:
+            raise ProviderRefused(str(token.get("error", status))[:64])
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
             raise ProviderRefused("no id_token in the token response")
@@ -268,15 +260,22 @@ class Providers:
         return self.clients.get(name)
 
 
-def providers_of(state: Any) -> Providers:
-    """This app's providers, made on first use and kept in its state."""
-    found = state.get(STATE_KEY)
-    if found is None:
-        found = state[STATE_KEY] = Providers(state.settings)
-    return found
+def client_for(state: Any, name: str) -> OidcClient:
+    """The named provider's client of this app (404 when there is none). The clients, their
+    caches and breakers are made on first use and kept in the app's state."""
+    providers = state.get(STATE_KEY)
+    if providers is None:
+        providers = state[STATE_KEY] = Providers(state.settings)
+    client = providers.get(name)
+    if client is None:
+        log.info("oidc_unknown_provider", provider=name[:64])
+        raise not_found("No such sign-in provider.")
+    return client
 
 
-log = structlog.get_logger("rampart.identity.oidc")
+# Everything a call to a provider can fail with; `provider_problem` answers each.
+FAILURES = (ProviderDown, ProviderRefused, InvalidIdToken)
+
 
 
 def provider_problem(provider: str, exc: ProviderDown | ProviderRefused | InvalidIdToken,
@@ -294,7 +293,3 @@ def provider_problem(provider: str, exc: ProviderDown | ProviderRefused | Invali
     log.warning("oidc_id_token_invalid", provider=provider, step=step, reason=exc.reason)
     return unauthenticated("The sign-in provider's ID token failed verification.")
 
-
-def unknown_provider(name: str) -> Problem:
-    log.info("oidc_unknown_provider", provider=name[:64])
-    return not_found("No such sign-in provider.")

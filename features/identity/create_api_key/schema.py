@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
-from uuid import UUID
 
-import msgspec
 from msgspec import Meta
 
+from features.identity.schema import ApiKeyFields
 from shared.http.schema import Body
 
 KeyName = Annotated[str, Meta(min_length=1, max_length=100)]
@@ -18,11 +17,5 @@ class CreateApiKey(Body, frozen=True):
     expires_at: Annotated[datetime, Meta(tz=True)] | None = None
 
 
-class ApiKeyCreated(msgspec.Struct, frozen=True):
-    id: UUID
-    name: str
-    role: Literal["customer", "admin"]
-    prefix: str
-    created_at: datetime
-    expires_at: datetime | None
+class ApiKeyCreated(ApiKeyFields, frozen=True):
     secret: str  # shown in this answer only: the database keeps its hash

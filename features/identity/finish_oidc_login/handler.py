@@ -20,14 +20,7 @@ from uuid_utils.compat import uuid7
 
 from features.identity.events import UserRegistered
 from features.identity.finish_oidc_login import logic, sql
-from features.identity.oidc import (
-    InvalidIdToken,
-    ProviderDown,
-    ProviderRefused,
-    provider_problem,
-    providers_of,
-    unknown_provider,
-)
+from features.identity.oidc import FAILURES, ProviderRefused, client_for, provider_problem
 from features.identity.start_oidc_login.logic import callback_path, cookie_name, digest
 from features.identity.tokens import NO_STORE, TokenPair, issue_pair
 from shared.auth.middleware import PUBLIC
@@ -51,9 +44,7 @@ async def finish_oidc_login(request: Request[Any, Any, Any], provider: FromPath[
                             oauth_state: StateParam = None,
                             error: Param = None) -> Response[TokenPair]:
     """Where the provider sends the browser back: answers an access and a refresh token."""
-    client = providers_of(request.app.state).get(provider)
-    if client is None:
-        raise unknown_provider(provider)
+    client = client_for(request.app.state, provider)
     browser = request.cookies.get(cookie_name(provider))
     attempt = None
     if oauth_state and browser:
@@ -74,7 +65,7 @@ async def finish_oidc_login(request: Request[Any, Any, Any], provider: FromPath[
         id_token = await client.exchange(code, redirect_uri=attempt["redirect_uri"],
                                          code_verifier=attempt["code_verifier"])
         claims = await client.verify(id_token, nonce=attempt["nonce"])
-    except (ProviderDown, ProviderRefused, InvalidIdToken) as exc:
+    except FAILURES as exc:
         raise provider_problem(provider, exc, "callback") from None
     for attempt_number in range(2):
         try:

@@ -15,14 +15,7 @@ from litestar.datastructures import Cookie
 from litestar.params import FromPath, Parameter
 from litestar.response import Redirect
 
-from features.identity.oidc import (
-    InvalidIdToken,
-    ProviderDown,
-    ProviderRefused,
-    provider_problem,
-    providers_of,
-    unknown_provider,
-)
+from features.identity.oidc import FAILURES, client_for, provider_problem
 from features.identity.start_oidc_login import logic, sql
 from features.identity.tokens import NO_STORE
 from shared.auth.middleware import PUBLIC
@@ -39,9 +32,7 @@ async def start_oidc_login(
     redirect_uri: Annotated[str | None, Parameter(max_length=2000)] = None,
 ) -> Redirect:
     """Sign in with an OpenID Connect provider: redirects to it."""
-    client = providers_of(request.app.state).get(provider)
-    if client is None:
-        raise unknown_provider(provider)
+    client = client_for(request.app.state, provider)
     if redirect_uri is None or redirect_uri not in client.provider.redirect_uris:
         raise invalid("redirect_uri is not one registered for this provider.",
                       parameter="redirect_uri")
@@ -50,7 +41,7 @@ async def start_oidc_login(
         url = await client.authorization_url(redirect_uri, state=attempt.state,
                                              nonce=attempt.nonce,
                                              code_verifier=attempt.code_verifier)
-    except (ProviderDown, ProviderRefused, InvalidIdToken) as exc:
+    except FAILURES as exc:
         raise provider_problem(provider, exc, "discovery") from None
     async with db.transaction() as tx:
         await sql.save_state(tx, {

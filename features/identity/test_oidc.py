@@ -208,3 +208,16 @@ def test_production_wants_https_issuers() -> None:
                        DATABASE_URL="postgresql://db/x", TOKEN_SIGNING_KEY=TEST_SIGNING_KEY)
     with pytest.raises(SettingsError, match="OIDC_GOOGLE_ISSUER"):
         load_settings(env)
+
+
+async def test_a_provider_gone_between_authorize_and_callback_is_503(database_url) -> None:
+    with running_provider() as mock:
+        app = create_app(make_settings(**oidc_settings(mock.issuer)), database_url=database_url)
+        async with serving(app) as client:
+            start = await client.get(AUTHORIZE, params={"redirect_uri": REDIRECT_URI})
+            back = await mock.consent(start.headers["location"], "kim")
+            mock.server.shutdown()  # the person is back; the provider is not
+            mock.server.server_close()
+            response = await client.get("/v1/auth/oidc/mock/callback", params=back)
+    problem(response, 503, "service-unavailable")
+    assert int(response.headers["retry-after"]) >= 1

@@ -28,7 +28,7 @@ from shared.auth.principal import Principal
 from shared.db import Tx
 from shared.db.events import publish
 from shared.http.deps import AppSettings, Db, Tokens
-from shared.http.problems import invalid
+from shared.http.problems import Problem, invalid
 from shared.http.schema import problems
 
 log = structlog.get_logger("rampart.identity.oidc")
@@ -73,6 +73,9 @@ async def finish_oidc_login(request: Request[Any, Any, Any], provider: FromPath[
                 principal = await account_for(tx, provider, claims)
                 pair = await issue_pair(tx, tokens, principal, ttl=settings.refresh_token_ttl)
             break
+        except Problem as exc:  # unverified e-mail, or an account that a sign-in may not take
+            log.warning("oidc_sign_in_refused", provider=provider, status=exc.status)
+            raise
         except UniqueViolation:
             # A concurrent sign-in of the same person made the account or the link first:
             # the second look finds it.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, get
-from litestar.datastructures import Cookie
+from litestar.datastructures import Cookie, ResponseHeader
 from litestar.params import FromPath, Parameter
 from litestar.response import Redirect
 
@@ -25,7 +25,14 @@ from shared.http.schema import problems
 
 
 @get("/v1/auth/oidc/{provider:str}/authorize", opt=PUBLIC, status_code=302,
-     operation_id="startOidcLogin", tags=["identity"], responses=problems(404, 503))
+     operation_id="startOidcLogin", tags=["identity"], responses=problems(404, 503),
+     response_headers=[
+         ResponseHeader(name="Location", documentation_only=True,
+                        description="The provider's authorization endpoint, with state, "
+                        "nonce and a PKCE S256 challenge"),
+         ResponseHeader(name="Set-Cookie", documentation_only=True,
+                        description="rampart_oidc_{provider}: binds the sign-in to this "
+                        "browser (HttpOnly, SameSite=Lax, the callback's path, 10 minutes)")])
 async def start_oidc_login(
     request: Request[Any, Any, Any], provider: FromPath[str], db: Db, settings: AppSettings,
     # Optional to Litestar so that a missing one gets this slice's 400 naming the parameter.

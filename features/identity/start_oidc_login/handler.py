@@ -26,13 +26,11 @@ from shared.http.schema import problems
 
 @get("/v1/auth/oidc/{provider:str}/authorize", opt=PUBLIC, status_code=302,
      operation_id="startOidcLogin", tags=["identity"], responses=problems(404, 503),
-     response_headers=[
-         ResponseHeader(name="Location", documentation_only=True,
-                        description="The provider's authorization endpoint, with state, "
-                        "nonce and a PKCE S256 challenge"),
-         ResponseHeader(name="Set-Cookie", documentation_only=True,
-                        description="rampart_oidc_{provider}: binds the sign-in to this "
-                        "browser (HttpOnly, SameSite=Lax, the callback's path, 10 minutes)")])
+     # Litestar documents the redirect's `location` itself.
+     response_headers=[ResponseHeader(
+         name="Set-Cookie", documentation_only=True,
+         description="rampart_oidc_{provider}: binds the sign-in to this browser (HttpOnly, "
+         "SameSite=Lax, the callback's path, 10 minutes)")])
 async def start_oidc_login(
     request: Request[Any, Any, Any], provider: FromPath[str], db: Db, settings: AppSettings,
     # Optional to Litestar so that a missing one gets this slice's 400 naming the parameter.

@@ -67,6 +67,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         "shutting_down": False,
     })
 
+    # Built once the state holds the pool they read through.
+    authenticators = tuple(make(state) for m in modules for make in m.authenticators)
     handlers = [live, ready, metrics, *outbox_admin.routes, *(r for m in modules for r in m.routes)]
     for handler in handlers:
         # OpenAPI: Litestar cannot write `security: []` for one operation, so the bearer
@@ -92,7 +94,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             "principal": Provide(current_principal, sync_to_thread=False),
             "if_match": Provide(provide_if_match, sync_to_thread=False),
         },
-        middleware=[DefineMiddleware(Admission, tokens=tokens, limiter=limiter),
+        middleware=[DefineMiddleware(Admission, tokens=tokens, limiter=limiter,
+                                     authenticators=authenticators),
                     DefineMiddleware(StrictInput, max_body=MAX_BODY)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=MAX_BODY,

@@ -16,6 +16,7 @@ from typing import Any
 import click
 import msgspec
 
+from shared.auth.credentials import AuthenticatorFactory
 from shared.db.pool import Tx
 from shared.settings import Settings
 
@@ -62,6 +63,8 @@ class Module:
     routes: Sequence[Any] = ()
     subscriptions: Sequence[Subscription] = ()
     commands: Sequence[click.Command] = field(default_factory=tuple)
+    # Bearer credentials this module verifies (shared/auth/credentials.py), e.g. API keys.
+    authenticators: Sequence[AuthenticatorFactory] = ()
 
 
 def discover(package: str = "features") -> list[Module]:

@@ -42,6 +42,17 @@ class Rate(msgspec.Struct, frozen=True):
         return cls(quota=int(match[1]), window=int(match[2] or 1) * _UNIT_SECONDS[match[3]])
 
 
+class OidcProvider(msgspec.Struct, frozen=True):
+    """One OpenID Connect provider, from `OIDC_<NAME>_ISSUER`, `_CLIENT_ID`, `_CLIENT_SECRET`
+    and `_REDIRECT_URIS` (space or comma separated), for each name in `OIDC_PROVIDERS`."""
+
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: str
+    redirect_uris: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class SmtpServer:
     """Where notifications are mailed, from `SMTP_URL`: `smtp://user:pass@host:port`,
@@ -142,6 +153,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # slower than `redis_timeout_ms` falls back to the process's own bucket.
     redis_url: str | None = None
     redis_timeout_ms: int = 50
+    # How long a process trusts what it looked up about an API key: the bound on how late a
+    # revocation made in another process takes effect (the revoking process drops it at once).
+    api_key_cache_seconds: int = 30
+    oidc_providers: tuple[OidcProvider, ...] = ()
+    oidc_timeout_ms: int = 5000  # each call to a provider (discovery, keys, code exchange)
 
     @property
     def is_production(self) -> bool:
@@ -158,7 +174,7 @@ _INT_FIELDS = {"port", "workers", "access_token_ttl", "refresh_token_ttl",
                "outbox_batch_size", "outbox_concurrency", "outbox_retention_hours",
                "worker_metrics_port", "smtp_timeout", "product_cache_ttl",
                "product_cache_max_entries", "product_cache_max_bytes", "category_cache_ttl",
-               "redis_timeout_ms"}
+               "redis_timeout_ms", "api_key_cache_seconds", "oidc_timeout_ms"}
 _BOOL_FIELDS = {"relay_enabled", "trusted_proxies"}
 _RATE_FIELDS = {"rate_limit_anon", "rate_limit_user", "rate_limit_admin", "rate_limit_login"}
 
@@ -183,6 +199,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             raw[field.name] = value.lower() in {"1", "true", "yes"}
         elif field.name in _RATE_FIELDS:
             raw[field.name] = Rate.parse(name, value)
+        elif field.name == "oidc_providers":
+            raw[field.name] = _oidc_providers(value, env)
         else:
             raw[field.name] = value
     try:
@@ -193,6 +211,36 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         name = path[1].upper() if path else "configuration"
         raise SettingsError(f"{name}: {str(exc).split(' - at ')[0]}") from None
     return _check(settings)
+
+
+_PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+
+
+def _oidc_providers(names: str, env: os._Environ[str] | dict[str, str]) -> list[OidcProvider]:
+    providers = []
+    for name in filter(None, re.split(r"[\s,]+", names.strip())):
+        if not _PROVIDER_NAME.match(name):
+            raise SettingsError(f"OIDC_PROVIDERS: {name!r} must be lower-case letters, digits "
+                                "and '-', starting with a letter")
+        prefix = "OIDC_" + name.upper().replace("-", "_") + "_"
+
+        def need(key: str, prefix: str = prefix) -> str:
+            value = env.get(prefix + key, "").strip()
+            if not value:
+                raise SettingsError(f"{prefix}{key} is required for each name in OIDC_PROVIDERS")
+            return value
+
+        issuer, uris = need("ISSUER"), re.split(r"[\s,]+", need("REDIRECT_URIS"))
+        for key, url in [("ISSUER", issuer)] + [("REDIRECT_URIS", u) for u in uris]:
+            parts = urlsplit(url)
+            if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
+                raise SettingsError(f"{prefix}{key}: {url!r} must be an absolute http(s) URL "
+                                    "without a fragment")
+        providers.append(OidcProvider(name=name, issuer=issuer,
+                                      client_id=need("CLIENT_ID"),
+                                      client_secret=env.get(prefix + "CLIENT_SECRET", "").strip(),
+                                      redirect_uris=tuple(uris)))
+    return providers
 
 
 def _check(settings: Settings) -> Settings:
@@ -218,6 +266,8 @@ def _check(settings: Settings) -> Settings:
         ("redis://", "rediss://", "unix://")
     ):
         raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
+    if settings.oidc_timeout_ms < 1:
+        raise SettingsError("OIDC_TIMEOUT_MS must be at least 1")
     smtp = settings.smtp  # parsed here so that a bad SMTP_URL stops the process at start-up
     if smtp is not None and smtp.password and not smtp.encrypted and settings.is_production:
         raise SettingsError("SMTP_URL: a password is sent only over TLS when APP_ENV=production "
@@ -245,6 +295,10 @@ def _check(settings: Settings) -> Settings:
         if key is None or key.strip().lower() in PLACEHOLDERS:
             raise SettingsError("TOKEN_SIGNING_KEY is required when APP_ENV=production "
                                 "(a PASERK k4.secret; `rampart keys generate` prints one)")
+        for provider in settings.oidc_providers:
+            if not provider.issuer.startswith("https://"):
+                raise SettingsError(f"OIDC_{provider.name.upper().replace('-', '_')}_ISSUER "
+                                    "must be https when APP_ENV=production")
     if settings.token_signing_key is not None and not settings.token_signing_key.startswith(
         "k4.secret."
     ):

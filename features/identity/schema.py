@@ -17,3 +17,14 @@ class User(msgspec.Struct, frozen=True):
     name: str
     role: Literal["customer", "admin"]
     created_at: datetime
+
+
+class ApiKeyFields(msgspec.Struct, frozen=True):
+    """What every answer about an API key shows: enough to recognise it, never its secret."""
+
+    id: UUID
+    name: str
+    role: Literal["customer", "admin"]
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None

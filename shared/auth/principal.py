@@ -19,6 +19,14 @@ ROLES: tuple[str, ...] = ("customer", "admin")
 class Principal(msgspec.Struct, frozen=True):
     user_id: UUID
     role: Role
+    # Set when the caller authenticated with an API key (features/identity/api_keys.py): the
+    # key has a rate-limit bucket of its own, apart from its owner's.
+    api_key_id: UUID | None = None
+
+    @property
+    def bucket(self) -> str:
+        """Whose rate-limit budget this request spends."""
+        return str(self.user_id) if self.api_key_id is None else f"key:{self.api_key_id}"
 
     @property
     def is_admin(self) -> bool:

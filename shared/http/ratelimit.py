@@ -269,7 +269,7 @@ async def rate_limit(scope: Scope, limiter: Limiter | RedisLimiter) -> None:
     admission middleware, shared/auth/middleware.py)."""
     user = scope.get("user")
     if isinstance(user, Principal):
-        allowed, bucket = await limiter.take(user.role, str(user.user_id))
+        allowed, bucket = await limiter.take(user.role, user.bucket)
     else:
         allowed, bucket = await limiter.take("anon", client_ip(scope))
     if not allowed:

@@ -1,0 +1,1 @@
+"""finish_oidc_login: GET /v1/auth/oidc/{provider}/callback."""

@@ -1,0 +1,1 @@
+"""list_api_keys: GET /v1/api-keys."""

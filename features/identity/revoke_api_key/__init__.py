@@ -1,0 +1,1 @@
+"""revoke_api_key: DELETE /v1/api-keys/{key_id}."""

@@ -1,0 +1,1 @@
+"""start_oidc_login: GET /v1/auth/oidc/{provider}/authorize."""

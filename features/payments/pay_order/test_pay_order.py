@@ -301,3 +301,42 @@ async def test_a_kill_between_the_call_and_the_outcome_is_recovered_once(
     assert payment["status"] == "succeeded"
     assert len(await sandbox.charges()) == 1
     assert len(await events_of(db_conn, "PaymentSucceeded", order_id)) == 1
+
+
+@pytest.mark.parametrize("payment_settings", [{"payment_breaker_failures": 2,
+                                               "payment_breaker_reset_seconds": 1}])
+async def test_after_the_open_time_one_probe_closes_the_breaker(
+        app, client, customer, db_conn, sandbox) -> None:
+    await sandbox.behave(failure="error")
+    for _ in range(2):
+        order_id = await confirmed_order(db_conn, customer.id)
+        problem(await client.post(url(order_id), json={"payment_method": "pm_card_visa"},
+                                  headers=customer.paying()), 503, "service-unavailable")
+    order_id = await confirmed_order(db_conn, customer.id)
+    assert (await client.post(url(order_id), json={"payment_method": "pm_card_visa"},
+                              headers=customer.paying())).headers["retry-after"] == "1"
+    await sandbox.behave()
+    await asyncio.sleep(1.1)  # the open time passes (a wait, not a timing assertion)
+    answer = await client.post(url(order_id), json={"payment_method": "pm_card_visa"},
+                               headers=customer.paying())
+    assert (answer.status_code, answer.json()["status"]) == (201, "succeeded")
+    gauge = STATE.labels(app.state.settings.payment_provider_url)._value.get()
+    assert gauge == 0
+
+
+@pytest.mark.parametrize("payment_settings", [{"payment_breaker_failures": 1,
+                                               "payment_breaker_reset_seconds": 1}])
+async def test_a_failed_probe_opens_it_again(app, client, customer, db_conn, sandbox) -> None:
+    await sandbox.behave(failure="error")
+    order_id = await confirmed_order(db_conn, customer.id)
+    problem(await client.post(url(order_id), json={"payment_method": "pm_card_visa"},
+                              headers=customer.paying()), 503, "service-unavailable")
+    await asyncio.sleep(1.1)
+    other = await confirmed_order(db_conn, customer.id)
+    problem(await client.post(url(other), json={"payment_method": "pm_card_visa"},
+                              headers=customer.paying()), 503, "service-unavailable")
+    calls = await sandbox.calls()
+    third = await confirmed_order(db_conn, customer.id)
+    problem(await client.post(url(third), json={"payment_method": "pm_card_visa"},
+                              headers=customer.paying()), 503, "service-unavailable")
+    assert await sandbox.calls() == calls

@@ -37,27 +37,28 @@ def _error(status: int, kind: str, **fields: Any) -> Response[Any]:
     return Response({"error": {"type": kind, **fields}}, status_code=status)
 
 
+class _Refused(Exception):
+    """A request the provider would refuse as malformed (400)."""
+
+
+async def _command(request: Request[Any, Any, Any], kind: type[Any]) -> tuple[str, Any]:
+    """The Idempotency-Key and body of a POST, as a provider requires both."""
+    try:
+        data = msgspec.json.decode(await request.body(), type=kind)
+    except msgspec.ValidationError as exc:
+        raise _Refused(str(exc)) from None
+    key = request.headers.get("idempotency-key")
+    if not key:
+        raise _Refused("Idempotency-Key required")
+    return key, data
+
+
 def sandbox_app(sandbox: Sandbox) -> Litestar:
-    async def body_of(request: Request[Any, Any, Any], kind: type[Any]) -> Any:
-        return msgspec.json.decode(await request.body(), type=kind)
-
-    def key_of(request: Request[Any, Any, Any]) -> str | None:
-        return request.headers.get("idempotency-key")
-
     @post("/v1/charges")
     async def create_charge(request: Request[Any, Any, Any]) -> Response[Any]:
-        key = key_of(request)
-        try:
-            data = await body_of(request, ChargeBody)
-        except msgspec.ValidationError as exc:
-            return _error(400, "invalid_request_error", message=str(exc))
-        if not key:
-            return _error(400, "invalid_request_error", message="Idempotency-Key required")
-        try:
-            charge = await sandbox.charge(key, data.amount, data.currency, data.payment_method,
-                                          data.metadata)
-        except Injected:
-            return _error(500, "api_error")
+        key, data = await _command(request, ChargeBody)
+        charge = await sandbox.charge(key, data.amount, data.currency, data.payment_method,
+                                      data.metadata)
         if charge.status == "failed":
             return _error(402, "card_error", code="card_declined",
                           decline_code=charge.failure_code, charge=charge.id)
@@ -65,25 +66,13 @@ def sandbox_app(sandbox: Sandbox) -> Litestar:
 
     @get("/v1/charges/search")
     async def search_charges(idempotency_key: str) -> Response[Any]:
-        try:
-            charge = await sandbox.find(idempotency_key)
-        except Injected:
-            return _error(500, "api_error")
+        charge = await sandbox.find(idempotency_key)
         return Response({"data": [] if charge is None else [charge]})
 
     @post("/v1/refunds")
     async def create_refund(request: Request[Any, Any, Any]) -> Response[Any]:
-        key = key_of(request)
-        try:
-            data = await body_of(request, RefundBody)
-        except msgspec.ValidationError as exc:
-            return _error(400, "invalid_request_error", message=str(exc))
-        if not key:
-            return _error(400, "invalid_request_error", message="Idempotency-Key required")
-        try:
-            charge = await sandbox.refund(data.charge, key)
-        except Injected:
-            return _error(500, "api_error")
+        key, data = await _command(request, RefundBody)
+        charge = await sandbox.refund(data.charge, key)
         if charge is None:
             return _error(404, "invalid_request_error", code="resource_missing")
         return Response({"id": f"re_{key}", "charge": charge.id, "status": "succeeded"},
@@ -95,7 +84,7 @@ def sandbox_app(sandbox: Sandbox) -> Litestar:
 
     @put("/_sandbox/behaviour", status_code=200)
     async def set_behaviour(request: Request[Any, Any, Any]) -> Behaviour:
-        sandbox.behaviour = await body_of(request, Behaviour)
+        sandbox.behaviour = msgspec.json.decode(await request.body(), type=Behaviour)
         return sandbox.behaviour
 
     @post("/_sandbox/reset", status_code=204)
@@ -111,7 +100,11 @@ def sandbox_app(sandbox: Sandbox) -> Litestar:
         return {"data": sandbox.events}
 
     return Litestar([create_charge, search_charges, create_refund, read_behaviour,
-                     set_behaviour, reset, list_charges, list_events], openapi_config=None)
+                     set_behaviour, reset, list_charges, list_events], openapi_config=None,
+                    exception_handlers={
+                        Injected: lambda _, __: _error(500, "api_error"),
+                        _Refused: lambda _, exc: _error(400, "invalid_request_error",
+                                                        message=str(exc))})
 
 
 def app() -> Litestar:

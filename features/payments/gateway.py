@@ -13,6 +13,7 @@ import os
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from litestar.di import NamedDependency, Provide
 
@@ -66,10 +67,19 @@ def gateway_for(settings: Settings) -> Gateway:
                                     total_timeout=settings.payment_timeout_ms / 1000)
         else:
             provider = InProcessProvider(in_process_sandbox(settings))
-        breaker = CircuitBreaker(url or "sandbox", failures=settings.payment_breaker_failures,
+        breaker = CircuitBreaker(provider_name(url), failures=settings.payment_breaker_failures,
                                  reset_after=settings.payment_breaker_reset_seconds)
         gateway = _gateways[key] = Gateway(provider, breaker)
     return gateway
+
+
+def provider_name(url: str | None) -> str:
+    """How logs and metrics name the provider: its host and port, never a credential that
+    the URL may carry."""
+    if not url:
+        return "sandbox"
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
 # For handlers: `gateway: Provider`, with `dependencies=GATEWAY` on the route.

@@ -15,6 +15,7 @@ from features.payments.conftest import (
     events_of,
     payments_of,
 )
+from features.payments.gateway import provider_name
 from features.payments.pay_order import logic
 from features.payments.provider.breaker import STATE
 from features.payments.recover_payments.handler import recover_payments
@@ -40,6 +41,12 @@ def test_another_users_order_is_not_found_and_an_unconfirmed_one_conflicts() -> 
             logic.check_payable({"user_id": me.user_id, "status": status}, me)
         assert caught.value.status == 409
     logic.check_payable({"user_id": me.user_id, "status": "confirmed"}, me)
+
+
+def test_the_provider_is_named_without_credentials() -> None:
+    assert provider_name("https://sk_live_secret@pay.example:8443/v1") == "pay.example:8443"
+    assert provider_name("https://pay.example") == "pay.example"
+    assert provider_name(None) == "sandbox"
 
 
 def test_the_request_key_is_the_callers_own() -> None:
@@ -265,7 +272,7 @@ async def test_the_breaker_opens_after_five_failures_and_fails_fast(
     assert 1 <= int(answer.headers["retry-after"]) <= 30
     assert await sandbox.calls() == calls  # not called at all
     assert await payments_of(db_conn, orders[5]) == []  # and nothing left to recover
-    gauge = STATE.labels(app.state.settings.payment_provider_url)._value.get()
+    gauge = STATE.labels(provider_name(app.state.settings.payment_provider_url))._value.get()
     assert gauge == 2
 
 
@@ -320,7 +327,7 @@ async def test_after_the_open_time_one_probe_closes_the_breaker(
     answer = await client.post(url(order_id), json={"payment_method": "pm_card_visa"},
                                headers=customer.paying())
     assert (answer.status_code, answer.json()["status"]) == (201, "succeeded")
-    gauge = STATE.labels(app.state.settings.payment_provider_url)._value.get()
+    gauge = STATE.labels(provider_name(app.state.settings.payment_provider_url))._value.get()
     assert gauge == 0
 
 

@@ -135,3 +135,19 @@ class _nothing:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+async def test_each_change_of_state_is_one_log_line() -> None:
+    from structlog.testing import capture_logs
+
+    clock = Clock()
+    b = breaker(clock, failures=1, reset_after=1)
+    with capture_logs() as logs:
+        with pytest.raises(Boom):
+            await call(b, True)
+        clock.now += 1
+        await call(b, False)
+        await call(b, False)  # no change, no line
+    changes = [(e["previous"], e["state"]) for e in logs
+               if e["event"] == "payment_circuit_state_changed"]
+    assert changes == [("closed", "open"), ("open", "half_open"), ("half_open", "closed")]

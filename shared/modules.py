@@ -34,13 +34,27 @@ class Subscription:
     short database writes: no publishing (its per-aggregate lock would be held until the group
     commits), no calls outside the database (a failing group-mate reruns every handler of the
     group), no long locks.
+
+    `needs_settings=True` calls `handler(payload, tx, settings)` with the relay's settings, for
+    a handler that reaches a configured service (notifications' SMTP server): the tests and
+    every process hand the relay their own settings, so the handler must not read the
+    environment itself.
     """
 
     event_type: str
     name: str
     payload_type: type[msgspec.Struct]
-    handler: Callable[[Any, Tx], Awaitable[None]]
+    handler: (Callable[[Any, Tx], Awaitable[None]]
+              | Callable[[Any, Tx, Settings], Awaitable[None]])
     shares_transaction: bool = False
+    needs_settings: bool = False
+
+    async def run(self, payload: Any, tx: Tx, settings: Settings) -> None:
+        """Call the handler as the relay does: with the settings if it asks for them."""
+        if self.needs_settings:
+            await self.handler(payload, tx, settings)  # type: ignore[call-arg]
+        else:
+            await self.handler(payload, tx)  # type: ignore[call-arg]
 
 
 @dataclass(frozen=True)

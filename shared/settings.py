@@ -7,10 +7,14 @@ production requires every secret explicitly and refuses placeholders.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
+from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import msgspec
 
@@ -36,6 +40,53 @@ class Rate(msgspec.Struct, frozen=True):
         if not match or int(match[1]) < 1:
             raise SettingsError(f"{name}={text!r} is not a rate like '60/minute' or '5/15minutes'")
         return cls(quota=int(match[1]), window=int(match[2] or 1) * _UNIT_SECONDS[match[3]])
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where notifications are mailed, from `SMTP_URL`: `smtp://user:pass@host:port`,
+    `smtps://` for TLS from the first byte, `?starttls=true` to upgrade a plain connection.
+
+    The password is kept out of `repr()`, and no error about the URL quotes it.
+    """
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = dataclasses.field(default=None, repr=False)
+    implicit_tls: bool = False
+    starttls: bool = False
+
+    @classmethod
+    def parse(cls, url: str) -> SmtpServer:
+        # Messages name the variable and what is wrong, never the value: it holds a password.
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+            query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+        except ValueError:
+            raise SettingsError("SMTP_URL is not a URL like smtp://user:pass@host:port") from None
+        if parts.scheme not in ("smtp", "smtps"):
+            raise SettingsError("SMTP_URL must start with smtp:// or smtps://")
+        if not parts.hostname:
+            raise SettingsError("SMTP_URL must name a host (smtp://user:pass@host:port)")
+        if set(query) - {"starttls"} or len(query.get("starttls", [])) > 1 or parts.path not in (
+                "", "/"):
+            raise SettingsError("SMTP_URL takes no path and no query parameter but ?starttls=")
+        starttls = query.get("starttls", ["false"])[0].lower()
+        if starttls not in ("true", "false"):
+            raise SettingsError("SMTP_URL: ?starttls= must be true or false")
+        implicit_tls = parts.scheme == "smtps"
+        if implicit_tls and starttls == "true":
+            raise SettingsError("SMTP_URL: smtps:// is TLS already; ?starttls=true is for smtp://")
+        return cls(host=parts.hostname, port=port or (465 if implicit_tls else 25),
+                   username=unquote(parts.username) if parts.username else None,
+                   password=unquote(parts.password) if parts.password else None,
+                   implicit_tls=implicit_tls, starttls=starttls == "true")
+
+    @property
+    def encrypted(self) -> bool:
+        return self.implicit_tls or self.starttls
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,7 +125,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_metrics_port: int = 0
     db_pool_min: int = 2
     db_pool_max: int = 16
+    # Notifications are also mailed when SMTP_URL is set (see SmtpServer), from MAIL_FROM; one
+    # SMTP conversation (connect to QUIT) gets SMTP_TIMEOUT seconds, well inside a relay lease.
     smtp_url: str | None = None
+    mail_from: str = "Rampart <no-reply@rampart.localhost>"
+    smtp_timeout: int = 10
     trusted_proxies: bool = False
     # Payments: the provider's base URL (unset: the sandbox runs inside the process), the secret
     # its webhooks are signed with, the timeouts of one call, the circuit breaker (opens after
@@ -93,13 +148,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def is_production(self) -> bool:
         return self.app_env == "production"
 
+    @property
+    def smtp(self) -> SmtpServer | None:
+        return SmtpServer.parse(self.smtp_url) if self.smtp_url else None
+
 
 _INT_FIELDS = {"port", "workers", "access_token_ttl", "refresh_token_ttl",
                "outbox_max_attempts", "db_pool_min", "db_pool_max", "outbox_lease_seconds",
                "outbox_poll_ms", "outbox_backoff_base_ms", "outbox_backoff_max_ms",
                "outbox_batch_size", "outbox_concurrency", "outbox_retention_hours",
-               "worker_metrics_port", "payment_connect_timeout_ms", "payment_timeout_ms",
-               "payment_breaker_failures", "payment_breaker_reset_seconds",
+               "worker_metrics_port", "smtp_timeout", "payment_connect_timeout_ms",
+               "payment_timeout_ms", "payment_breaker_failures", "payment_breaker_reset_seconds",
                "payment_recovery_interval_seconds", "payment_recovery_after_seconds"}
 _BOOL_FIELDS = {"relay_enabled", "trusted_proxies"}
 _RATE_FIELDS = {"rate_limit_anon", "rate_limit_user", "rate_limit_admin", "rate_limit_login"}
@@ -151,6 +210,20 @@ def _check(settings: Settings) -> Settings:
             raise SettingsError(f"{name.upper()} must be at least 1")
     if settings.outbox_backoff_max_ms < settings.outbox_backoff_base_ms:
         raise SettingsError("OUTBOX_BACKOFF_MAX_MS must be >= OUTBOX_BACKOFF_BASE_MS")
+    smtp = settings.smtp  # parsed here so that a bad SMTP_URL stops the process at start-up
+    if smtp is not None and smtp.password and not smtp.encrypted and settings.is_production:
+        raise SettingsError("SMTP_URL: a password is sent only over TLS when APP_ENV=production "
+                            "(smtps:// or ?starttls=true)")
+    if settings.smtp_timeout < 1:
+        raise SettingsError("SMTP_TIMEOUT must be at least 1")
+    # Only where mail is sent: a relay with short leases and no SMTP server is fine.
+    if smtp is not None and settings.smtp_timeout >= settings.outbox_lease_seconds:
+        raise SettingsError("SMTP_TIMEOUT must be less than OUTBOX_LEASE_SECONDS when SMTP_URL "
+                            "is set (a mail is sent within one relay lease)")
+    _, address = parseaddr(settings.mail_from)
+    if ("@" not in address or address.startswith("@") or address.endswith("@")
+            or not settings.mail_from.isprintable()):
+        raise SettingsError("MAIL_FROM must be an address like 'Rampart <no-reply@example.com>'")
     if settings.access_token_ttl < 60:
         raise SettingsError("ACCESS_TOKEN_TTL must be at least 60 seconds")
     if settings.database_url is not None and not settings.database_url.startswith(

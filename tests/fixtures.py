@@ -270,3 +270,39 @@ def problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
     assert body["request_id"] == response.headers["x-request-id"]
     return body
 
+
+
+async def store_event(db_conn: Any, event_type: str, payload: str, subscriber: str) -> UUID:
+    """An event as if some publisher had stored it (any payload, a malformed one too), with one
+    delivery for `subscriber`; returns the event id."""
+    event_id, aggregate = uuid7(), uuid7()
+    await db_conn.execute(
+        "WITH e AS (INSERT INTO kernel.outbox_events (id, type, aggregate_id, payload,"
+        " occurred_at) VALUES (%s, %s, %s, %s, now()) RETURNING seq)"
+        " INSERT INTO kernel.outbox_deliveries (id, event_id, subscriber, aggregate_id, seq)"
+        " SELECT %s, %s, %s, %s, seq FROM e",
+        (event_id, event_type, aggregate, payload, uuid7(), event_id, subscriber, aggregate))
+    return event_id
+
+
+async def failed_delivery(db_conn: Any, event_id: UUID) -> dict[str, Any]:
+    """Wait until the event's delivery has failed at least once; its state, attempts, error."""
+
+    async def failed() -> dict[str, Any] | None:
+        return await (await db_conn.execute(
+            "SELECT state, attempts, last_error FROM kernel.outbox_deliveries"
+            " WHERE event_id = %s AND last_error IS NOT NULL", (event_id,))).fetchone()
+
+    return await eventually(failed)
+
+
+async def waiting_on_a_lock(db_conn: Any, sessions: int = 1) -> None:
+    """Wait until `sessions` sessions of the test database wait on a lock (a race is on)."""
+
+    async def waiting() -> bool:
+        row = await (await db_conn.execute(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock'")).fetchone()
+        return row["n"] == sessions
+
+    await eventually(waiting)

@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from uuid_utils.compat import uuid7
 
 from shared.modules import Subscription, discover
+from shared.settings import load_settings
 
 HEADS = """
 SELECT d.id, d.subscriber, e.type, e.payload::text AS payload, d.aggregate_id
@@ -49,6 +50,7 @@ class Deliveries:
     def __init__(self, database_url: str, *names: str) -> None:
         self.url = database_url
         self.subs = subscriptions(*names)
+        self.settings = load_settings({})  # what a handler that asks for settings gets
         self._conn: psycopg.AsyncConnection[dict[str, Any]] | None = None
 
     async def __aenter__(self) -> Deliveries:
@@ -70,7 +72,7 @@ class Deliveries:
         sub = self.subs[row["subscriber"]]
         payload = msgspec.json.decode(row["payload"], type=sub.payload_type)
         async with self._conn.transaction():
-            await sub.handler(payload, self._conn)
+            await sub.run(payload, self._conn, self.settings)
             if ack:
                 await self._conn.execute(ACK, (row["id"],))
 

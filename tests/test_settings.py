@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.auth.tokens import generate_secret_paserk
-from shared.settings import Rate, SettingsError, load_settings
+from shared.settings import Rate, SettingsError, SmtpServer, load_settings
 
 
 def test_defaults_are_development() -> None:
@@ -61,3 +61,56 @@ def test_the_cli_refuses_to_start_with_one_clear_line(monkeypatch) -> None:
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         "rampart: configuration error: PORT='eighty' must be a non-negative integer"]
+
+
+@pytest.mark.parametrize(("url", "server"), [
+    ("smtp://mailpit:1025", SmtpServer("mailpit", 1025)),
+    ("smtp://u%40x:p%2Fw@mail.example?starttls=true",
+     SmtpServer("mail.example", 25, "u@x", "p/w", starttls=True)),
+    ("smtps://u:p@mail.example", SmtpServer("mail.example", 465, "u", "p", implicit_tls=True)),
+    ("smtp://[::1]:2525?starttls=false", SmtpServer("::1", 2525)),
+])
+def test_smtp_urls_parse(url, server) -> None:
+    assert load_settings({"SMTP_URL": url}).smtp == server
+
+
+@pytest.mark.parametrize("url", [
+    "http://u:hunter2@mail.example", "smtp://u:hunter2@", "smtp://u:hunter2@h:99999",
+    "smtp://u:hunter2@h:port", "smtp://u:hunter2@h?starttls=maybe", "smtp://u:hunter2@h?tls=1",
+    "smtps://u:hunter2@h?starttls=true", "smtp://u:hunter2@h/inbox",
+])
+def test_a_bad_smtp_url_is_named_and_its_password_is_not(url) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"SMTP_URL": url})
+    assert str(caught.value).startswith("SMTP_URL") and "hunter2" not in str(caught.value)
+
+
+def test_the_smtp_password_stays_out_of_repr() -> None:
+    server = load_settings({"SMTP_URL": "smtp://u:hunter2@h"}).smtp
+    assert "hunter2" not in repr(server) and server is not None and server.password == "hunter2"
+
+
+def test_production_sends_an_smtp_password_only_over_tls() -> None:
+    env = {"APP_ENV": "production", "DATABASE_URL": "postgresql://db/rampart",
+           "TOKEN_SIGNING_KEY": generate_secret_paserk()}
+    with pytest.raises(SettingsError, match="SMTP_URL: a password is sent only over TLS"):
+        load_settings(env | {"SMTP_URL": "smtp://u:hunter2@mail.example"})
+    for url in ("smtps://u:p@mail.example", "smtp://u:p@mail.example?starttls=true",
+                "smtp://mailpit:1025"):
+        assert load_settings(env | {"SMTP_URL": url}).smtp is not None
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"SMTP_TIMEOUT": "0"}, "SMTP_TIMEOUT"), ({"SMTP_TIMEOUT": "ten"}, "SMTP_TIMEOUT"),
+    ({"SMTP_TIMEOUT": "30", "OUTBOX_LEASE_SECONDS": "30", "SMTP_URL": "smtp://h"},
+     "SMTP_TIMEOUT"),
+    ({"MAIL_FROM": "rampart"}, "MAIL_FROM"), ({"MAIL_FROM": "Rampart <rampart@>"}, "MAIL_FROM"),
+    ({"MAIL_FROM": "a@b.example\r\nBcc: eve@example.com"}, "MAIL_FROM"),
+])
+def test_invalid_mail_settings_are_named(env, named) -> None:
+    with pytest.raises(SettingsError, match=named):
+        load_settings(env)
+
+
+def test_short_leases_need_no_smtp_timeout_when_no_mail_is_sent() -> None:
+    assert load_settings({"OUTBOX_LEASE_SECONDS": "1"}).smtp is None

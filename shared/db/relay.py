@@ -242,7 +242,7 @@ class Relay:
     async def _handle(self, delivery: Claimed, tx: Tx) -> None:
         sub = self.subscriptions[delivery.subscriber]
         payload = msgspec.json.decode(delivery.payload, type=sub.payload_type)
-        await sub.handler(payload, tx)
+        await sub.run(payload, tx, self.settings)
 
     @contextlib.contextmanager
     def _handling(self, delivery: Claimed) -> Iterator[Span]:

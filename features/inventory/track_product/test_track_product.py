@@ -10,7 +10,14 @@ import pytest
 from uuid_utils.compat import uuid7
 
 from features.inventory.track_product.handler import ProductCreated, subscription, track_product
-from tests.fixtures import bearer, eventually, make_settings
+from tests.fixtures import (
+    bearer,
+    eventually,
+    failed_delivery,
+    make_settings,
+    store_event,
+    waiting_on_a_lock,
+)
 
 # Exactly what catalog publishes (its events.py), extra fields included: inventory's own
 # struct must read it without knowing catalog's.
@@ -56,14 +63,7 @@ async def test_one_event_handled_twice_at_once_tracks_the_product_once(database_
         async with first.transaction():
             await track_product(event, first)
             racing = asyncio.create_task(handle(second))  # meets first's uncommitted row
-
-            async def waiting() -> bool:
-                row = await (await db_conn.execute(
-                    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname ="
-                    " current_database() AND wait_event_type = 'Lock'")).fetchone()
-                return row["n"] == 1
-
-            await eventually(waiting)
+            await waiting_on_a_lock(db_conn)
         await racing  # the second delivery commits too, changing nothing
     assert await stock(db_conn, event.product_id) == {"on_hand": 0, "reserved": 0}
     rows = await (await db_conn.execute(
@@ -101,20 +101,9 @@ class TestThroughTheRelay:
 
     async def test_a_malformed_event_fails_its_delivery_and_writes_nothing(self, db_conn,
                                                                            client) -> None:
-        event_id, aggregate = uuid7(), uuid7()
-        await db_conn.execute(
-            "WITH e AS (INSERT INTO kernel.outbox_events (id, type, aggregate_id, payload,"
-            " occurred_at) VALUES (%s, 'ProductCreated', %s, '{\"product_id\": 42}', now())"
-            " RETURNING seq) INSERT INTO kernel.outbox_deliveries (id, event_id, subscriber,"
-            " aggregate_id, seq) SELECT %s, %s, %s, %s, seq FROM e",
-            (event_id, aggregate, uuid7(), event_id, subscription.name, aggregate))
-
-        async def failed():
-            return await (await db_conn.execute(
-                "SELECT state, attempts, last_error FROM kernel.outbox_deliveries"
-                " WHERE event_id = %s AND last_error IS NOT NULL", (event_id,))).fetchone()
-
-        delivery = await eventually(failed)
+        event_id = await store_event(db_conn, "ProductCreated", '{"product_id": 42}',
+                                     subscription.name)
+        delivery = await failed_delivery(db_conn, event_id)
         assert delivery["state"] == "pending" and delivery["attempts"] >= 1  # to be retried
         assert delivery["last_error"].startswith("ValidationError: Expected `uuid`, got `int`")
         rows = await (await db_conn.execute(

@@ -1,7 +1,7 @@
 """pay_order under wrk against the sandbox provider, with 0 ms and 50 ms of injected latency,
 and GET /health/live measured at the same time (is the event loop still responsive?).
 
-    DATABASE_URL=postgresql://... .venv/bin/python -m tests.bench_payments [--seconds 8]
+    DATABASE_URL=postgresql://... .venv/bin/python -m bench.payments [--seconds 8]
         [--connections 16] [--workers 2]
 
 Each request pays a different confirmed order (seeded straight into payments.orders, as its
@@ -15,9 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -30,7 +32,6 @@ from uuid_utils.compat import uuid7
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenService, generate_secret_paserk
 from shared.db import migrations
-from tests.bench import serving
 from tests.helpers import free_port
 
 # wrk's Lua: each request pays the next order of this thread's share, once; `done` prints
@@ -75,9 +76,26 @@ end
 
 
 @contextmanager
+def serving(args: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    """A server process, once it answers anything on its port; SIGTERM at the end."""
+    process = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@contextmanager
 def scratch_database(name: str = "rampart_bench_payments") -> Iterator[str]:
-    """Its own scratch database (DATABASE_URL's server, required), so it never drops the one
-    `make bench` may be using on the same server."""
+    """A scratch database of its own on DATABASE_URL's server (required)."""
     server = os.environ["DATABASE_URL"]
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -1,0 +1,1 @@
+"""notify_order_shipped: on OrderShipped, tell the buyer the order is on its way."""

@@ -1,0 +1,1 @@
+"""notify_payment_refunded: on PaymentRefunded, tell the payer the money is on its way back."""

@@ -1,0 +1,1 @@
+"""notify_payment_succeeded: on PaymentSucceeded, tell the buyer the payment arrived."""

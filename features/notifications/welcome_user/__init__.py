@@ -1,0 +1,1 @@
+"""welcome_user: on UserRegistered, remember the recipient and write the welcome notification."""

@@ -121,7 +121,8 @@ def worker(obj: Context) -> None:
 
     configure_logging(obj.settings.log_level)
     setup_tracing("rampart-worker")
-    subscriptions = [s for m in discover() for s in m.subscriptions]
+    modules = discover()
+    subscriptions = [s for m in modules for s in m.subscriptions]
 
     port = obj.settings.worker_metrics_port
     if port:  # the relay's outbox metrics, for Prometheus
@@ -137,7 +138,7 @@ def worker(obj: Context) -> None:
     async def run() -> None:
         db = Database(obj.database_url, min_size=1, max_size=obj.settings.db_pool_max)
         await db.open()
-        relay = Relay(db, subscriptions, obj.settings)
+        relay = Relay(db, subscriptions, obj.settings, [p for m in modules for p in m.periodic])
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

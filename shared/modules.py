@@ -1,8 +1,9 @@
 """Module manifests and their discovery.
 
-Each `features/<module>/__init__.py` defines `module = Module(...)`: the routes and event
-subscriptions it contributes. The app factory, the relay and the CLI find them by walking the
-`features` package, so adding a module or a slice never edits a central list.
+Each `features/<module>/__init__.py` defines `module = Module(...)`: the routes, event
+subscriptions, commands and periodic jobs it contributes. The app factory, the relay and the
+CLI find them by walking the `features` package, so adding a module or a slice never edits a
+central list.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import click
 import msgspec
 
 from shared.auth.credentials import AuthenticatorFactory
-from shared.db.pool import Tx
+from shared.db.pool import Database, Tx
 from shared.settings import Settings
 
 
@@ -58,6 +59,17 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class Periodic:
+    """`run(db, settings)` is called every `interval` seconds by each relay (in every server
+    process and in `rampart worker`), so any number may run at once: it must be safe to.
+    A failing run is logged and the next one comes at the next interval."""
+
+    name: str
+    interval: Callable[[Settings], float]
+    run: Callable[[Database, Settings], Awaitable[None]]
+
+
+@dataclass(frozen=True)
 class Module:
     name: str
     routes: Sequence[Any] = ()
@@ -65,6 +77,7 @@ class Module:
     commands: Sequence[click.Command] = field(default_factory=tuple)
     # Bearer credentials this module verifies (shared/auth/credentials.py), e.g. API keys.
     authenticators: Sequence[AuthenticatorFactory] = ()
+    periodic: Sequence[Periodic] = ()
 
 
 def discover(package: str = "features") -> list[Module]:

@@ -158,6 +158,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_key_cache_seconds: int = 30
     oidc_providers: tuple[OidcProvider, ...] = ()
     oidc_timeout_ms: int = 5000  # each call to a provider (discovery, keys, code exchange)
+    # Payments: the provider's base URL (unset: the sandbox runs inside the process), the secret
+    # its webhooks are signed with, the timeouts of one call, the circuit breaker (opens after
+    # this many consecutive failures, for this long), and the recovery sweep (how often, and
+    # how old a `processing` payment must be before it asks the provider about it).
+    payment_provider_url: str | None = None
+    payment_webhook_secret: str | None = None
+    payment_connect_timeout_ms: int = 1000
+    payment_timeout_ms: int = 5000
+    payment_breaker_failures: int = 5
+    payment_breaker_reset_seconds: int = 30
+    payment_recovery_interval_seconds: int = 10
+    payment_recovery_after_seconds: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -174,7 +186,10 @@ _INT_FIELDS = {"port", "workers", "access_token_ttl", "refresh_token_ttl",
                "outbox_batch_size", "outbox_concurrency", "outbox_retention_hours",
                "worker_metrics_port", "smtp_timeout", "product_cache_ttl",
                "product_cache_max_entries", "product_cache_max_bytes", "category_cache_ttl",
-               "redis_timeout_ms", "api_key_cache_seconds", "oidc_timeout_ms"}
+               "redis_timeout_ms", "api_key_cache_seconds", "oidc_timeout_ms",
+               "payment_connect_timeout_ms", "payment_timeout_ms", "payment_breaker_failures",
+               "payment_breaker_reset_seconds", "payment_recovery_interval_seconds",
+               "payment_recovery_after_seconds"}
 _BOOL_FIELDS = {"relay_enabled", "trusted_proxies"}
 _RATE_FIELDS = {"rate_limit_anon", "rate_limit_user", "rate_limit_admin", "rate_limit_login"}
 
@@ -288,6 +303,7 @@ def _check(settings: Settings) -> Settings:
         ("postgresql://", "postgres://")
     ):
         raise SettingsError("DATABASE_URL must start with postgresql://")
+    _check_payments(settings)
     if settings.is_production:
         if not settings.database_url:
             raise SettingsError("DATABASE_URL is required when APP_ENV=production")
@@ -304,3 +320,27 @@ def _check(settings: Settings) -> Settings:
     ):
         raise SettingsError("TOKEN_SIGNING_KEY must be a PASERK k4.secret key")
     return settings
+
+
+def _check_payments(settings: Settings) -> None:
+    url = settings.payment_provider_url
+    if url is not None and not re.match(r"^https?://[^\s/]+", url):
+        raise SettingsError("PAYMENT_PROVIDER_URL must be an http:// or https:// URL")
+    for name in ("payment_connect_timeout_ms", "payment_timeout_ms", "payment_breaker_failures",
+                 "payment_breaker_reset_seconds", "payment_recovery_interval_seconds",
+                 "payment_recovery_after_seconds"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"{name.upper()} must be at least 1")
+    if settings.payment_connect_timeout_ms > settings.payment_timeout_ms:
+        raise SettingsError("PAYMENT_CONNECT_TIMEOUT_MS must be <= PAYMENT_TIMEOUT_MS")
+    # The sweep asks about a payment only once no call for it can still be on its way.
+    if settings.payment_recovery_after_seconds * 1000 <= settings.payment_timeout_ms:
+        raise SettingsError("PAYMENT_RECOVERY_AFTER_SECONDS must be longer than "
+                            "PAYMENT_TIMEOUT_MS")
+    secret = settings.payment_webhook_secret
+    if secret is not None and (secret.strip().lower() in PLACEHOLDERS or len(secret) < 16):
+        raise SettingsError("PAYMENT_WEBHOOK_SECRET must be at least 16 characters and no "
+                            "placeholder")
+    if settings.is_production and url is not None and secret is None:
+        raise SettingsError("PAYMENT_WEBHOOK_SECRET is required when APP_ENV=production and "
+                            "PAYMENT_PROVIDER_URL is set")

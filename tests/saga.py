@@ -162,17 +162,18 @@ async def order_in(db_conn: Any, status: str, *, user_id: UUID | None = None,
     slices would have left it."""
     order_id, user_id = uuid7(), user_id or uuid7()
     lines = lines or [(await product(db_conn), 1)]
-    await db_conn.execute(
-        "INSERT INTO ordering.orders (id, user_id, status, total_cents, currency,"
-        " rejection_reason, created_at, updated_at)"
-        " VALUES (%s, %s, %s, %s, 'EUR', %s, now(), now())",
-        (order_id, user_id, status, 100 * sum(q for _, q in lines),
-         "insufficient_stock" if status == "rejected" else None))
-    for position, (product_id, quantity) in enumerate(lines):
+    async with db_conn.transaction():  # seen whole or not at all, as place_order writes it
         await db_conn.execute(
-            "INSERT INTO ordering.order_lines (order_id, position, product_id, quantity,"
-            " unit_price_cents) VALUES (%s, %s, %s, %s, 100)",
-            (order_id, position, product_id, quantity))
+            "INSERT INTO ordering.orders (id, user_id, status, total_cents, currency,"
+            " rejection_reason, created_at, updated_at)"
+            " VALUES (%s, %s, %s, %s, 'EUR', %s, now(), now())",
+            (order_id, user_id, status, 100 * sum(q for _, q in lines),
+             "insufficient_stock" if status == "rejected" else None))
+        for position, (product_id, quantity) in enumerate(lines):
+            await db_conn.execute(
+                "INSERT INTO ordering.order_lines (order_id, position, product_id, quantity,"
+                " unit_price_cents) VALUES (%s, %s, %s, %s, 100)",
+                (order_id, position, product_id, quantity))
     return order_id
 
 

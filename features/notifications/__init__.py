@@ -1,7 +1,7 @@
 """Notifications: what users are told, in the app and by e-mail.
 
 Learns users from identity's UserRegistered and writes one notification per event of ordering
-(and payments); each one is then mailed by its own subscription, send_email, when SMTP_URL is
+and payments; each one is then mailed by its own subscription, send_email, when SMTP_URL is
 set. Publishes NotificationCreated (consumed by send_email).
 """
 
@@ -15,15 +15,20 @@ from features.notifications.notify_order_rejected.handler import (
 from features.notifications.notify_order_shipped.handler import (
     subscription as notify_order_shipped,
 )
+from features.notifications.notify_payment_refunded.handler import (
+    subscription as notify_payment_refunded,
+)
+from features.notifications.notify_payment_succeeded.handler import (
+    subscription as notify_payment_succeeded,
+)
 from features.notifications.send_email.handler import subscription as send_email
 from features.notifications.welcome_user.handler import subscription as welcome_user
 from shared.modules import Module
 
-# notify_payment_succeeded and notify_payment_refunded (their slices are here) join this list
-# when the payments module that publishes their events does.
 module = Module(
     name="notifications",
     routes=[list_notifications],
     subscriptions=[welcome_user, notify_order_confirmed, notify_order_rejected,
-                   notify_order_shipped, send_email],
+                   notify_order_shipped, notify_payment_succeeded, notify_payment_refunded,
+                   send_email],
 )

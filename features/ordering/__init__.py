@@ -9,6 +9,7 @@ from features.ordering.cancel_order.handler import cancel_order
 from features.ordering.confirm_order.handler import subscription as confirm_order
 from features.ordering.get_order.handler import get_order
 from features.ordering.list_orders.handler import list_orders
+from features.ordering.mark_paid.handler import subscription as mark_paid
 from features.ordering.place_order.handler import place_order
 from features.ordering.reject_order.handler import subscription as reject_order
 from features.ordering.ship_order.handler import ship_order
@@ -18,6 +19,5 @@ from shared.modules import Module
 module = Module(
     name="ordering",
     routes=[place_order, get_order, list_orders, cancel_order, ship_order],
-    # features/ordering/mark_paid (PaymentSucceeded) joins these once payments publishes it.
-    subscriptions=[on_created, on_updated, confirm_order, reject_order],
+    subscriptions=[on_created, on_updated, confirm_order, reject_order, mark_paid],
 )

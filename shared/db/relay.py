@@ -40,7 +40,7 @@ from shared.db.outbox_metrics import (
 )
 from shared.db.pool import Database, Tx
 from shared.logging.tracing import tracer
-from shared.modules import Subscription
+from shared.modules import Periodic, Subscription
 from shared.settings import Settings
 
 log = structlog.get_logger("rampart.outbox")
@@ -68,8 +68,9 @@ class Relay:
     purge_interval = 60.0  # seconds between purges of old done deliveries
 
     def __init__(self, db: Database, subscriptions: Sequence[Subscription],
-                 settings: Settings) -> None:
+                 settings: Settings, periodic: Sequence[Periodic] = ()) -> None:
         self.db = db
+        self.periodic = tuple(periodic)
         self.settings = settings
         self.subscriptions: dict[str, Subscription] = {}
         for sub in subscriptions:
@@ -85,6 +86,8 @@ class Relay:
 
     async def start(self) -> None:
         self._helpers.append(asyncio.create_task(self._housekeeping(), name="outbox-housekeeping"))
+        self._helpers += [asyncio.create_task(self._every(job), name=job.name)
+                          for job in self.periodic]
         if self.subscriptions:
             self._helpers.append(asyncio.create_task(self._listen(), name="outbox-listen"))
             self._loop = asyncio.create_task(self._run(), name="outbox-relay")
@@ -312,6 +315,15 @@ class Relay:
             except Exception:
                 log.exception("outbox_housekeeping_error")
             await asyncio.sleep(self.housekeeping_interval)
+
+    async def _every(self, job: Periodic) -> None:
+        """A module's periodic job (shared/modules.py), for as long as the relay runs."""
+        while True:
+            await asyncio.sleep(job.interval(self.settings))
+            try:
+                await job.run(self.db, self.settings)
+            except Exception:
+                log.exception("periodic_job_error", job=job.name)
 
     async def housekeep(self, *, purge: bool = True) -> int:
         """Bury deliveries whose last attempt died with its relay, refresh the gauges, and

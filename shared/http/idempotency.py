@@ -14,7 +14,8 @@ One request, on one connection, in one transaction:
 3. No record: run the slice inside a savepoint, then
    - below 400: keep the effect, store the outcome, commit;
    - 4xx: roll the effect back to the savepoint, store the outcome (a retry replays it);
-   - 5xx, and the 4xx that mean "not acted upon" (`NOT_STORED`): roll everything back and
+   - 5xx, the 4xx that mean "not acted upon" (`NOT_STORED`), and any answer with
+     `Retry-After` (the slice asks for the same request again later): roll everything back and
      store nothing, so the same key may be retried once the cause is fixed.
 Records live 24 hours; every `PURGE_EVERY`th stored record per process starts a purge of
 expired ones, in batches, in the background: the request that triggers it does not wait.
@@ -203,7 +204,8 @@ class Idempotency(ASGIMiddleware):
                 # Nothing has reached the client yet: if the commit fails, Litestar must still
                 # be free to answer 500 instead of the captured answer.
                 ScopeState.from_scope(scope).response_started = False
-                if outcome.status >= 500 or outcome.status in NOT_STORED:
+                if (outcome.status >= 500 or outcome.status in NOT_STORED
+                        or any(k.lower() == "retry-after" for k, _ in outcome.headers)):
                     raise Rollback(whole)
                 await conn.execute(_SAVE, (
                     caller, key, endpoint, printed, outcome.status,

@@ -21,7 +21,8 @@ PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger("rampart.errors")
 
 _SLUGS = {
-    400: "validation-error", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
+    400: "validation-error", 401: "unauthenticated", 402: "payment-declined", 403: "forbidden",
+    404: "not-found",
     405: "method-not-allowed", 409: "conflict", 412: "precondition-failed",
     413: "payload-too-large", 415: "unsupported-media-type", 422: "unprocessable",
     428: "precondition-required", 429: "rate-limited", 503: "service-unavailable",

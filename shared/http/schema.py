@@ -45,7 +45,8 @@ class ProblemDocument(msgspec.Struct, omit_defaults=True):
 
 
 DESCRIPTIONS = {
-    400: "Invalid request", 401: "Missing or invalid access token", 403: "Role not allowed",
+    400: "Invalid request", 401: "Missing or invalid access token",
+    402: "Payment declined by the provider; `decline_code` says why", 403: "Role not allowed",
     404: "Not found", 409: "Conflict", 412: "Precondition failed", 413: "Payload too large",
     415: "Unsupported media type", 422: "Unprocessable", 428: "Precondition required",
     429: "Rate limited", 500: "Internal error: nothing about it is told; quote the request_id",

@@ -1,0 +1,1 @@
+"""The payment provider: the port Rampart calls, its HTTP adapter, the sandbox, the breaker."""

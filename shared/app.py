@@ -90,6 +90,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         middleware=[DefineMiddleware(Admission, tokens=tokens, limiter=limiter),
                     DefineMiddleware(StrictInput, max_body=MAX_BODY)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        # Litestar's own logging config would replace the root handler at start-up with a
+        # plain-text one: every library line would stop being JSON (shared/logging).
+        logging_config=None,
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(
             title="Rampart", version="1.0.0", path="/schema",

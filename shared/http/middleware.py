@@ -30,7 +30,7 @@ from shared.auth.principal import Principal
 from shared.http.concurrency import not_modified
 from shared.http.metrics import observe_request
 from shared.http.problems import Problem, body_pointer, invalid
-from shared.logging import access_line
+from shared.logging import access_line, bind_request, unbind_request
 from shared.logging.tracing import server_span, span_ids, spans_recorded
 
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -116,9 +116,11 @@ class RequestContext:
                     message = {**message, "body": b""}
                 await send(message)
 
+            bound = bind_request(scope)
             try:
                 await self.app(scope, receive, send_with_envelope)
             finally:
+                unbind_request(bound)
                 duration = time.perf_counter() - started
                 route = scope.get("path_template") or "unmatched"
                 if recorded:

@@ -26,7 +26,7 @@ from shared.http.docs import docs_router, render_plugin
 from shared.http.health import live, ready
 from shared.http.metrics import metrics, observe_pool
 from shared.http.middleware import RequestContext, StrictInput
-from shared.http.openapi import KernelOperation
+from shared.http.openapi import KernelOperation, StrictStructs
 from shared.http.pagination import CursorCodec
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.ratelimit import Limiter
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         # Litestar's own logging config would replace the root handler at start-up with a
         # plain-text one: every library line would stop being JSON (shared/logging).
         logging_config=None,
+        plugins=[StrictStructs()],
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(
             title="Rampart", version="1.0.0", path="/schema",

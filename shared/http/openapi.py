@@ -12,12 +12,20 @@ it from what the operation already shows (the app factory makes it every handler
 - `If-Match` required, with 412 (carrying the current `ETag`) and 428, where it is taken: the
   header is optional to Litestar only so that its absence is a 428, not a 400;
 - `Retry-After` on the 409 of an operation that takes an `Idempotency-Key` (in progress).
+
+The document is as strict as the server, so a generated client cannot send what the server is
+certain to refuse: a struct that forbids unknown fields (every request `Body`) says
+`additionalProperties: false`, a field's `not` (e.g. a non-zero delta, declared with
+`Meta(extra_json_schema={"not": {"const": 0}})`) is kept (`StrictStructs`), and `If-Match` is
+a pattern of entity tags (no `*`, which is a 428).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi.spec import (
     OpenAPIHeader,
     OpenAPIMediaType,
@@ -31,6 +39,9 @@ from litestar.openapi.spec import (
 
 from shared.http.problems import PROBLEM_JSON
 from shared.http.schema import DESCRIPTIONS
+
+# A list of strong or weak entity tags, as shared/http/concurrency.py parses it.
+ENTITY_TAGS = r'^\s*(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*\s*$'
 
 
 def _header(description: str, type_: OpenAPIType = OpenAPIType.STRING) -> OpenAPIHeader:
@@ -74,6 +85,7 @@ class KernelOperation(Operation):
         for parameter in self.parameters or []:
             if isinstance(parameter, Parameter) and parameter.name == "If-Match":
                 parameter.required = True
+                parameter.schema = Schema(type=OpenAPIType.STRING, pattern=ENTITY_TAGS)
                 wanted |= {"412", "428"}
         for status in wanted - responses.keys():
             responses[status] = OpenAPIResponse(description=DESCRIPTIONS[int(status)], content={
@@ -88,3 +100,22 @@ class KernelOperation(Operation):
                 headers.update(RETRY_AFTER)  # while the same key is still being processed
             response.headers = headers
         self.responses = dict(sorted(responses.items()))
+
+
+class StrictStructs(StructSchemaPlugin):
+    """Litestar's msgspec struct schemas, plus what it leaves out (module docstring)."""
+
+    def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        info = msgspec.inspect.type_info(field_definition.type_)
+        if not isinstance(info, msgspec.inspect.StructType):
+            return schema
+        if info.forbid_unknown_fields:
+            schema.additional_properties = False
+        for field in info.fields:
+            meta = field.type
+            extra = meta.extra_json_schema if isinstance(meta, msgspec.inspect.Metadata) else None
+            prop = (schema.properties or {}).get(field.encode_name)
+            if extra and "not" in extra and isinstance(prop, Schema):
+                prop.schema_not = Schema(**extra["not"])
+        return schema

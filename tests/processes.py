@@ -7,6 +7,7 @@ machine's shared PostgreSQL and the test run's embedded server are never stopped
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -72,9 +73,11 @@ class Server:
 
     def __init__(self, env: dict[str, str], *, workers: int = 1,
                  port: int | None = None) -> None:
+        self.env = env
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self._output = tempfile.TemporaryFile()  # both streams: a pipe nobody reads could fill
+        # Both streams to a file: a pipe that nobody reads could fill and block the server.
+        self._output = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the object)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "shared", "serve", "--port", str(self.port),
              "--workers", str(workers)],
@@ -111,8 +114,6 @@ class Server:
 
     def kill(self) -> None:
         """kill -9 of the parent and every worker: nothing gets to clean up."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait()

@@ -16,7 +16,8 @@ it from what the operation already shows (the app factory makes it every handler
 The document is as strict as the server, so a generated client cannot send what the server is
 certain to refuse: a struct that forbids unknown fields (every request `Body`) says
 `additionalProperties: false`, a field's `not` (e.g. a non-zero delta, declared with
-`Meta(extra_json_schema={"not": {"const": 0}})`) is kept (`StrictStructs`), and `If-Match` is
+`Meta(extra_json_schema={"not": {"const": 0}})`) is kept, so is a struct's own
+`json_schema_extra` (`StrictStructs`), and `If-Match` is
 a pattern of entity tags (no `*`, which is a 428).
 """
 
@@ -112,6 +113,10 @@ class StrictStructs(StructSchemaPlugin):
             return schema
         if info.forbid_unknown_fields:
             schema.additional_properties = False
+        # What a struct says about itself as a whole, e.g. {"minProperties": 1} for a change
+        # that must change something.
+        for key, value in getattr(info.cls, "json_schema_extra", {}).items():
+            setattr(schema, {"minProperties": "min_properties"}.get(key, key), value)
         for field in info.fields:
             meta = field.type
             extra = meta.extra_json_schema if isinstance(meta, msgspec.inspect.Metadata) else None

@@ -89,3 +89,12 @@ def test_metrics_count_the_requests_of_every_worker(server) -> None:
     line = next(line for line in text.splitlines()
                 if line.startswith('http_requests_total{method="GET",route="/health/live"'))
     assert float(line.rsplit(" ", 1)[1]) >= 20
+
+
+@pytest.mark.parametrize("workers", [2])
+def test_several_workers_leave_no_metrics_folder_behind(server) -> None:
+    process, _ = server
+    folder = ROOT / ".data" / f"prometheus-{process.pid}"
+    assert folder.is_dir()  # where the workers' metrics live while it runs
+    _stop(process)
+    assert process.returncode == 0 and not folder.exists()

@@ -1,6 +1,6 @@
 """Outbox benchmark: latency at idle, relay throughput, backlog under a steady publish rate.
 
-    .venv/bin/python -m tests.bench_outbox [--rate 1000] [--seconds 30] [--events 20000]
+    .venv/bin/python -m bench.outbox [--rate 1000] [--seconds 30] [--events 20000]
 
 1. commit-to-handler latency at idle: events published one at a time, 20 ms apart; the
    handler stamps its start, the publisher stamps its commit (same machine clock);
@@ -11,7 +11,9 @@
    relay process, then two (as `rampart serve --workers 2` runs); the backlog is sampled
    every second.
 
-Relays run as separate processes (tests/outbox_relay.py) with the production defaults.
+Relays run as separate processes (tests/outbox_relay.py, which the crash tests use too) with
+the production defaults; the throwaway event and its subscriptions are the outbox tests' own
+(tests/outbox_support.py).
 Uses DATABASE_URL's server when set (scratch database `rampart_bench_outbox`), else an
 embedded PostgreSQL under .data/bench-postgres. Speed is measured here, never asserted.
 """

@@ -1,0 +1,146 @@
+"""What the bench measures: one registry entry per scenario.
+
+Adding a scenario is one entry here: a name, what wrk sends (a list of requests it goes
+round, built from the seeded data), the ceiling it is compared with, and the issue's target if
+it has one. A write scenario names its raw-PostgreSQL counterpart, bench/pgbench/<raw>.pgbench.sql
+(the same statements as the slice and the kernel run, under pgbench), and the runner uses
+exactly the scripts named here. A scenario whose endpoint answers 404 or 405 (not built yet)
+is skipped, and the report says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+
+from shared.db.events import AGGREGATE_LOCK_SPACE, NOTIFY_CHANNEL
+
+
+class Request(NamedTuple):
+    method: str
+    path: str
+    headers: dict[str, str] = {}
+    body: str | None = None  # "{n}" in path or body: replaced by a string unique per request
+
+
+@dataclass(frozen=True)
+class Seed:
+    """What seeding made; scenarios build their requests from it."""
+
+    product_ids: list[str]
+    users: list[tuple[str, str, str]]  # (id, email, access token)
+    admin_id: str
+    admin_token: str
+    password: str
+    orders: int = 0
+    subscribers: dict[str, list[str]] = field(default_factory=dict)  # event type -> names
+
+
+Ceiling = Literal["bare", "raw", "argon2"]
+RAW_SUBSCRIBER = "bench.raw."
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    requests: Callable[[Seed], list[Request]]
+    ceiling: Ceiling | None = "bare"  # None: this is a ceiling itself
+    server: Literal["rampart", "bare"] = "rampart"
+    idempotent: bool = False  # a fresh Idempotency-Key with every request
+    raw: str | None = None  # bench/pgbench/<raw>.pgbench.sql: the same statements, raw
+    raw_vars: Callable[[Seed], dict[str, str]] | None = None  # its pgbench -D variables
+    target: float | None = None  # the issue's least ratio to the ceiling, at 32 connections
+    event: str | None = None  # the event whose publish-to-handler latency is measured
+    min_seconds: float = 0  # runs at least this long, even in a quick run
+    note: str = ""
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _pgbench_array(names: list[str]) -> str:
+    """As many deliveries as the event really has, to subscribers no build has: the relays
+    leave them alone (orphaned), so raw runs cost the servers nothing, and the runner deletes
+    them after each run."""
+    return "{" + ",".join(f"{RAW_SUBSCRIBER}{i}" for i in range(len(names))) + "}"
+
+
+def _publishing(seed: Seed, event: str) -> dict[str, str]:
+    """What a mirror's _PUBLISH needs besides its own values."""
+    names = seed.subscribers.get(event, [])
+    return {"subscribers": _pgbench_array(names), "subscriber_count": str(len(names)),
+            "channel": NOTIFY_CHANNEL, "space": str(AGGREGATE_LOCK_SPACE),
+            "traceparent": "00-" + "ab" * 16 + "-" + "cd" * 8 + "-00"}
+
+
+def _admin_vars(seed: Seed) -> dict[str, str]:
+    return {"caller": f"user:{seed.admin_id}", "products": str(len(seed.product_ids)),
+            **_publishing(seed, "ProductCreated")}
+
+
+def _order_vars(seed: Seed) -> dict[str, str]:
+    user_id = seed.users[0][0]
+    return {"caller": f"user:{user_id}", "user_id": user_id,
+            "products": str(len(seed.product_ids)), **_publishing(seed, "OrderPlaced")}
+
+
+def _new_product(seed: Seed) -> list[Request]:
+    body = json.dumps({"sku": "B-{n}", "name": "Bench product", "price_cents": 1234,
+                       "currency": "EUR", "category": "bench"})
+    return [Request("POST", "/v1/products", _bearer(seed.admin_token), body)]
+
+
+def _adjustments(seed: Seed) -> list[Request]:
+    body = json.dumps({"delta": 1, "reason": "bench"})
+    return [Request("POST", f"/v1/inventory/{p}/adjustments", _bearer(seed.admin_token), body)
+            for p in seed.product_ids]
+
+
+def _orders(seed: Seed) -> list[Request]:
+    # User i orders product i (mod): every request a different product, and users in turn.
+    count = max(len(seed.product_ids), len(seed.users))
+    return [Request("POST", "/v1/orders", _bearer(seed.users[i % len(seed.users)][2]),
+                    json.dumps({"items": [{"product_id": seed.product_ids[i % len(
+                        seed.product_ids)], "quantity": 1}]}))
+            for i in range(count)]
+
+
+def _logins(seed: Seed) -> list[Request]:
+    return [Request("POST", "/v1/auth/token", {}, json.dumps(
+        {"email": email, "password": seed.password})) for _, email, _ in seed.users]
+
+
+SCENARIOS: list[Scenario] = [
+    Scenario("bare", "bare Litestar GET /bare", lambda s: [Request("GET", "/bare")],
+             ceiling=None, server="bare", note="sync handler, no middleware: the ceiling"),
+    Scenario("bare_db", "bare Litestar + one psycopg query",
+             lambda s: [Request("GET", f"/bare-db/{p}") for p in s.product_ids[:100]],
+             server="bare", note="the floor under any database-backed read"),
+    Scenario("health", "GET /health/live", lambda s: [Request("GET", "/health/live")]),
+    Scenario("get_product", "GET /v1/products/{id}",
+             lambda s: [Request("GET", f"/v1/products/{p}") for p in s.product_ids],
+             target=0.40, raw="get_product",
+             raw_vars=lambda s: {"ids": "{" + s.product_ids[0] + "}"}),
+    Scenario("list_products", "GET /v1/products?limit=20",
+             lambda s: [Request("GET", "/v1/products?limit=20")], target=0.20),
+    Scenario("get_me", "GET /v1/users/me",
+             lambda s: [Request("GET", "/v1/users/me", _bearer(t)) for _, _, t in s.users],
+             target=0.30),
+    Scenario("create_product", "POST /v1/products", _new_product, ceiling="raw",
+             idempotent=True, raw="create_product", raw_vars=_admin_vars,
+             event="ProductCreated"),
+    Scenario("adjust_stock", "POST /v1/inventory/{id}/adjustments", _adjustments,
+             ceiling="raw", idempotent=True, raw="adjust_stock", raw_vars=_admin_vars),
+    Scenario("place_order", "POST /v1/orders", _orders, ceiling="raw", idempotent=True,
+             raw="place_order", raw_vars=_order_vars, target=0.40, event="OrderPlaced"),
+    Scenario("login", "POST /v1/auth/token", _logins, ceiling="argon2", min_seconds=5,
+             note="argon2-bound: compared with pwdlib's raw verify rate here"),
+]
+
+CONNECTIONS = (1, 32)
+# Every scenario at this many connections: p99 at most this many times its own p50, 0 errors.
+P99_OVER_P50 = 4.0

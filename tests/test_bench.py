@@ -1,0 +1,117 @@
+"""The bench's pieces that need no load: its report builds from a result file (ratios, targets,
+plots) and its pgbench mirrors render from the code's own SQL. Nothing here is timed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import pgbench, report
+from bench.scenarios import SCENARIOS
+
+BENCH = Path(report.__file__).parent
+
+
+def _run(scenario: str, connections: int, rps: float, p50: float, p99: float, *,
+         kind: str = "wrk", errors: int = 0, **extra: object) -> dict[str, object]:
+    return {"scenario": scenario, "kind": kind, "connections": connections, "rps": rps,
+            "p50": p50, "p90": (p50 + p99) / 2, "p99": p99, "errors": errors, "requests": 100,
+            "percentiles_ms": {"50": p50, "90": (p50 + p99) / 2, "99": p99},
+            "cpu_wrk": 0.2, "cpu_machine": 2.0, "cores": 2, "backlog_max": 3,
+            "backlog_end": 0, "backlog": [[0.0, 0], [0.5, 3], [1.0, 0]],
+            "pg_connections_max": 20, "pg_active_max": 4, "rss_mb_max": [80.0, 81.0],
+            "title": scenario, **extra}
+
+
+FAKE = {
+    "meta": {"date": "2026-12-02T21:00:00+00:00", "quick": True, "database": "PostgreSQL 15",
+             "machine": {"host": "box", "cpu": "a CPU", "cores": 2, "memory_gb": 24,
+                         "kernel": "6", "python": "3.11"},
+             "settings": {"seconds": 2, "warmup": 1, "products": 10, "users": 2, "orders": 0,
+                          "workers": 2},
+             "connections": [1, 32], "load_before": 1.0, "load_after": 1.5,
+             "versions": {"litestar": "2.25"}, "rss_mb_start": [70.0], "rss_mb_end": [80.0]},
+    "verify_rate": {"1": 30.0, "2": 55.0},
+    "runs": [
+        _run("bare", 1, 2000, 0.5, 1.0), _run("bare", 32, 10_000, 3.0, 6.0),
+        _run("get_product", 1, 1000, 1.0, 2.0), _run("get_product", 32, 5000, 6.0, 30.0),
+        _run("get_product", 1, 5000, 0.2, 0.4, kind="pgbench", script="get_product.pgbench.sql"),
+        _run("create_product", 32, 300, 90.0, 200.0, errors=2),
+        _run("create_product", 32, 1000, 30.0, 60.0, kind="pgbench",
+             script="create_product.pgbench.sql"),
+        _run("login", 32, 44.0, 700.0, 900.0),
+    ],
+    "bare_end": [_run("bare", 32, 15_000, 2.0, 5.0)],
+    "skipped": [{"scenario": "place_order", "title": "POST /v1/orders",
+                 "reason": "`POST /v1/orders` answered 404: not built yet on this branch"}],
+    "events": [{"scenario": "create_product", "event": "ProductCreated", "deliveries": 50,
+                "pending_after_60s": 0, "claimed_p50": 4.0, "claimed_p99": 9.0,
+                "done_p50": 5.0, "done_p99": 11.0}],
+    "notes": ["no orders seeded: POST /v1/orders is not built on this branch"],
+}
+
+
+def test_report_builds_from_a_result_file(tmp_path: Path) -> None:
+    source = tmp_path / "2026-12-02-box-quick.json"
+    source.write_text(json.dumps(FAKE))
+
+    markdown = report.build(source)
+
+    text = markdown.read_text()
+    assert markdown.name == "2026-12-02-box-quick.md"
+    assert "**Quick run**" in text
+    # Ratios are to the ceiling measured at the same connection count in the same run; the
+    # bare route's is the mean of its first and last measurement (10,000 and 15,000 here).
+    assert "| GET /v1/products/{id} | 32 | 5,000 | 6.00 | 18.00 | 30.00 | 0 | bare route | 40% |" \
+        in text
+    assert "| (bare route again, at the end) | 32 | 15,000 |" in text and "drift +50%" in text
+    assert "| GET /v1/products/{id} | 1 | 1,000 |" in text and "| bare route | 50% |" in text
+    assert "| POST /v1/products | 32 | 300 |" in text and "create_product.pgbench.sql | 30% |" \
+        in text
+    assert "argon2 verify x2 | 80% |" in text  # login against all cores verifying at once
+    # Targets: single-product read 40% >= 40% met; its p99 is 5x its p50: missed.
+    assert "| GET /v1/products/{id} >= 40% of its ceiling at 32 (bare route) | 40% | **met** |" \
+        in text
+    assert "| GET /v1/products/{id} at 32: p99 <= 4x p50, 0 errors | 5.0x, 0 errors | " \
+        "**missed** |" in text
+    assert "| POST /v1/products at 32: p99 <= 4x p50, 0 errors | 2.2x, 2 errors | **missed** |" \
+        in text
+    assert "| POST /v1/orders >= 40% of its ceiling at 32 | - | not measured (skipped) |" in text
+    assert "- POST /v1/orders: `POST /v1/orders` answered 404" in text
+    # One request at a time: 1.0 ms is 0.5 over the bare route, 0.3 over bare + one raw query.
+    assert "| GET /v1/products/{id} | 1.00 | +0.50 | +0.30 |" in text
+    assert "| POST /v1/products | ProductCreated | 50 | 4.00 | 9.00 | 5.00 | 11.00 | 0 |" in text
+    for plot in ("latency", "throughput", "backlog"):
+        image = tmp_path / f"2026-12-02-box-quick-{plot}.png"
+        assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"({image.name})" in text
+
+
+@pytest.mark.parametrize("name", sorted({s.raw for s in SCENARIOS if s.raw}))
+def test_every_pgbench_mirror_renders_from_the_code_it_mirrors(name: str) -> None:
+    source = BENCH / "pgbench" / f"{name}.pgbench.sql"
+
+    rendered = pgbench.render(source)
+
+    assert source.read_text().startswith("-- Mirrors ")
+    assert "\n@" not in rendered  # every directive became the statement it names
+    assert "%(" not in rendered and "%s" not in rendered  # psycopg's placeholders: pgbench's
+    assert rendered.rstrip().endswith("COMMIT;") or "BEGIN" not in rendered
+
+
+def test_a_mirror_naming_a_statement_that_is_gone_fails_loudly(tmp_path: Path) -> None:
+    script = tmp_path / "gone.pgbench.sql"
+    script.write_text("-- Mirrors nothing\n@shared.http.idempotency:_NO_SUCH_STATEMENT\n")
+
+    with pytest.raises(RuntimeError, match=r"gone.pgbench.sql:2"):
+        pgbench.render(script)
+
+
+def test_positional_placeholders_take_the_names_given_in_order() -> None:
+    rendered = pgbench.statement("shared.http.idempotency", "_FIND", ["caller", "idem_key"])
+
+    assert "caller = :caller AND key = :idem_key" in rendered
+    with pytest.raises(ValueError, match="more %s than names"):
+        pgbench.statement("shared.http.idempotency", "_FIND", ["caller"])

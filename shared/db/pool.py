@@ -140,6 +140,9 @@ class Database:
             except Exception:  # gone again between the probe and the pool: keep trying
                 self._retire(pool)
                 continue
+            except asyncio.CancelledError:  # the app is closing meanwhile
+                self._retire(pool)
+                raise
             self.pool, self.down = pool, False
             log.warning("database_back")
             return

@@ -303,3 +303,10 @@ async def test_openapi_is_as_strict_as_the_server(client) -> None:
     assert not pattern.match("*") and not pattern.match("3")
     assert schemas["Adjustment"]["properties"]["delta"]["not"] == {"const": 0}
     assert "ZZZ" not in schemas["NewProduct"]["properties"]["currency"]["enum"]
+
+
+async def test_openapi_text_refuses_nul_as_the_server_does(client) -> None:
+    spec = (await client.get("/schema/openapi.json")).json()
+    name = spec["components"]["schemas"]["NewProduct"]["properties"]["name"]
+    pattern = re.compile(name["pattern"])
+    assert pattern.match("tea") and not pattern.match("t\x00a")

@@ -18,7 +18,8 @@ certain to refuse: a struct that forbids unknown fields (every request `Body`) s
 `additionalProperties: false`, a field's `not` (e.g. a non-zero delta, declared with
 `Meta(extra_json_schema={"not": {"const": 0}})`) is kept, so is a struct's own
 `json_schema_extra` (`StrictStructs`), and `If-Match` is
-a pattern of entity tags (no `*`, which is a 428).
+a pattern of entity tags (no `*`, which is a 428); text in a body or a query without a
+pattern of its own refuses NUL, as the server does.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from litestar.openapi.spec import (
 from shared.http.problems import PROBLEM_JSON
 from shared.http.schema import DESCRIPTIONS
 
+# Text without NUL: PostgreSQL cannot store it, so the server refuses it in bodies and queries.
+NO_NUL = r"^[^\x00]*$"
 # A list of strong or weak entity tags, as shared/http/concurrency.py parses it.
 ENTITY_TAGS = r'^\s*(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*\s*$'
 
@@ -84,6 +87,10 @@ class KernelOperation(Operation):
             wanted |= {"413", "415"}
         names = {p.name for p in self.parameters or [] if isinstance(p, Parameter)}
         for parameter in self.parameters or []:
+            if isinstance(parameter, Parameter) and parameter.param_in == "query" \
+                    and isinstance(parameter.schema, Schema):
+                forbid_nul(parameter.schema)
+        for parameter in self.parameters or []:
             if isinstance(parameter, Parameter) and parameter.name == "If-Match":
                 parameter.required = True
                 parameter.schema = Schema(type=OpenAPIType.STRING, pattern=ENTITY_TAGS)
@@ -113,6 +120,9 @@ class StrictStructs(StructSchemaPlugin):
             return schema
         if info.forbid_unknown_fields:
             schema.additional_properties = False
+            for prop in (schema.properties or {}).values():
+                if isinstance(prop, Schema):
+                    forbid_nul(prop)
         # What a struct says about itself as a whole, e.g. {"minProperties": 1} for a change
         # that must change something.
         for key, value in getattr(info.cls, "json_schema_extra", {}).items():
@@ -124,3 +134,12 @@ class StrictStructs(StructSchemaPlugin):
             if extra and "not" in extra and isinstance(prop, Schema):
                 prop.schema_not = Schema(**extra["not"])
         return schema
+
+
+def forbid_nul(schema: Schema) -> None:
+    """A text schema (alone or among a `oneOf`) without a pattern of its own refuses NUL;
+    one with a pattern already names what it takes."""
+    for part in [schema, *(schema.one_of or [])]:
+        if isinstance(part, Schema) and part.type == OpenAPIType.STRING and not part.pattern \
+                and not part.enum and not part.format:
+            part.pattern = NO_NUL

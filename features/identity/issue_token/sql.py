@@ -7,14 +7,14 @@ from shared.db import Tx
 FIND_USER = """
 SELECT id, role, password_hash FROM identity.users WHERE lower(email) = lower(%s)"""
 
-# The row is made if missing, then locked: concurrent attempts for one (e-mail, address)
-# are judged one after another, each seeing the others' reservations.
-ENSURE_ROW = """
-INSERT INTO identity.login_failures (email, client_ip, failures, window_started_at)
-VALUES (lower(%(email)s), %(ip)s, 0, now()) ON CONFLICT (email, client_ip) DO NOTHING"""
+# The row is made if missing and locked in one statement (a concurrent success may delete it
+# between two): attempts for one (e-mail, address) are judged one after another, each seeing
+# the others' reservations. The no-op update is what takes the lock and returns the row.
 LOCK_ROW = """
-SELECT failures, window_started_at, in_flight, in_flight_until, now() AS now
-FROM identity.login_failures WHERE email = lower(%(email)s) AND client_ip = %(ip)s FOR UPDATE"""
+INSERT INTO identity.login_failures AS f (email, client_ip, failures, window_started_at)
+VALUES (lower(%(email)s), %(ip)s, 0, now())
+ON CONFLICT (email, client_ip) DO UPDATE SET failures = f.failures
+RETURNING failures, window_started_at, in_flight, in_flight_until, now() AS now"""
 RESERVE = """
 UPDATE identity.login_failures
 SET failures = %(failures)s, window_started_at = %(started)s, in_flight = %(in_flight)s + 1,
@@ -54,7 +54,6 @@ async def find_user(tx: Tx, email: str) -> dict[str, Any] | None:
 
 async def lock_counts(tx: Tx, email: str, ip: str) -> dict[str, Any]:
     params = {"email": email.strip(), "ip": ip}
-    await tx.execute(ENSURE_ROW, params)
     cur = await tx.execute(LOCK_ROW, params)
     row = await cur.fetchone()
     assert row is not None

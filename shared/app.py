@@ -12,7 +12,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Operation, SecurityScheme
 from litestar.routes import HTTPRoute
 
@@ -25,10 +24,11 @@ from shared.db import events
 from shared.db.invalidations import InvalidationListener
 from shared.db.pool import Database
 from shared.http.concurrency import provide_if_match
+from shared.http.docs import docs_router, render_plugin
 from shared.http.health import live, ready
 from shared.http.metrics import metrics, observe_pool
 from shared.http.middleware import RequestContext, StrictInput
-from shared.http.openapi import KernelOperation
+from shared.http.openapi import KernelOperation, StrictStructs
 from shared.http.pagination import CursorCodec
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.ratelimit import make_limiter
@@ -98,10 +98,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                                      authenticators=authenticators),
                     DefineMiddleware(StrictInput, max_body=MAX_BODY)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        # Litestar's own logging config would replace the root handler at start-up with a
+        # plain-text one: every library line would stop being JSON (shared/logging).
+        logging_config=None,
+        plugins=[StrictStructs()],
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(
             title="Rampart", version="1.0.0", path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[render_plugin()], openapi_router=docs_router(settings),
             components=Components(security_schemes={"bearer": SecurityScheme(
                 type="http", scheme="bearer", bearer_format="PASETO v4.public")}),
             use_handler_docstrings=True,

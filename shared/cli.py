@@ -10,10 +10,11 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import sys
 from collections.abc import Coroutine
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -30,8 +31,12 @@ class Context:
 
     @cached_property
     def database_url(self) -> str:
+        """The database every command uses, checked once: an unreachable or unknown database
+        stops the command with one line, not a traceback from deep inside the first query."""
         if self.settings.database_url:
-            return self.settings.database_url
+            url = self.settings.database_url
+            _require_database(url)
+            return url
         from shared.db.embedded import start_embedded
 
         return start_embedded(DATA_DIR / "postgres")
@@ -39,6 +44,61 @@ class Context:
     # click.pass_obj hands commands this object; modules' commands read ["database_url"].
     def __getitem__(self, key: str) -> str:
         return getattr(self, key)
+
+
+def refuse(message: str, code: int = 1) -> NoReturn:
+    """Stop before anything listens, with one line on stderr."""
+    click.echo(f"rampart: {message}", err=True)
+    sys.exit(code)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _require_database(url: str) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:  # the message names host, port and database, never a password
+        refuse(f"DATABASE_URL: cannot use the database: {_one_line(exc)}")
+
+
+def _require_free_port(host: str, port: int) -> None:
+    """granian binds with SO_REUSEPORT, so a second server on a busy port would start and
+    share the traffic: a plain bind fails where anything already listens."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        refuse(f"HOST={host!r}: cannot resolve it ({exc.strerror})", 2)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            refuse(f"PORT={port}: cannot listen on {host}:{port} ({exc.strerror}); is another "
+                   "server running there?")
+
+
+def _clear_stale_metrics() -> None:
+    """Metrics folders of `rampart serve` processes that no longer run (killed outright)."""
+    for folder in DATA_DIR.glob("prometheus-*"):
+        pid = folder.name.removeprefix("prometheus-")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _WithModuleCommands(click.Group):
@@ -86,7 +146,11 @@ def main(ctx: click.Context) -> None:
 def serve(obj: Context, host: str | None, port: int | None, workers: int | None) -> None:
     settings = obj.settings
     workers = workers or settings.workers
+    host, port = host or settings.host, port or settings.port
+    _require_free_port(host, port)
+    metrics_dir = None
     if workers > 1:  # before anything imports prometheus_client, which reads it once
+        _clear_stale_metrics()
         metrics_dir = DATA_DIR / f"prometheus-{os.getpid()}"
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
@@ -95,19 +159,33 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
     from granian import Granian
     from granian.constants import Interfaces
 
-    from shared.db import migrations
     from shared.logging import GRANIAN_LOGGING
 
-    url = obj.database_url  # the parent starts the embedded server once; workers inherit the URL
-    if not settings.is_production:
-        for label in migrations.up(url):
-            click.echo(f"migrated: {label}", err=True)
-    os.environ["DATABASE_URL"] = url
-    Granian(
-        target="shared.asgi:app", interface=Interfaces.ASGI, address=host or settings.host,
-        port=port or settings.port, workers=workers, log_access=False, backlog=2048,
-        workers_kill_timeout=30, log_dictconfig=GRANIAN_LOGGING,
-    ).serve()
+    try:
+        url = obj.database_url  # the parent starts the embedded server; workers inherit the URL
+        if not settings.is_production:
+            for label in _migrate(url):
+                click.echo(f"migrated: {label}", err=True)
+        os.environ["DATABASE_URL"] = url
+        Granian(
+            target="shared.asgi:app", interface=Interfaces.ASGI, address=host, port=port,
+            workers=workers, log_access=False, backlog=2048, workers_kill_timeout=30,
+            log_dictconfig=GRANIAN_LOGGING,
+        ).serve()
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _migrate(url: str) -> list[str]:
+    import psycopg
+
+    from shared.db import migrations
+
+    try:
+        return migrations.up(url)
+    except psycopg.Error as exc:
+        refuse(f"DATABASE_URL: migrations failed: {_one_line(exc)}")
 
 
 @main.command(help="Run only the outbox relay (no HTTP), until SIGTERM.")
@@ -162,9 +240,7 @@ def migrate() -> None:
 @migrate.command("up", help="Apply every pending migration.")
 @click.pass_obj
 def migrate_up(obj: Context) -> None:
-    from shared.db import migrations
-
-    applied = migrations.up(obj.database_url)
+    applied = _migrate(obj.database_url)
     click.echo("\n".join(f"applied {m}" for m in applied) or "already up to date")
 
 

@@ -119,6 +119,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_user: Rate = Rate(600, 60)
     rate_limit_admin: Rate = Rate(3000, 60)
     rate_limit_login: Rate = Rate(5, 900)
+    # Failed logins from one client address, whatever e-mails it tries (password spraying).
+    rate_limit_login_address: Rate = Rate(50, 900)
     relay_enabled: bool = True
     outbox_max_attempts: int = 10
     # The relay: how long a claim is held before another relay may take it over, how often it
@@ -170,6 +172,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     payment_breaker_reset_seconds: int = 30
     payment_recovery_interval_seconds: int = 10
     payment_recovery_after_seconds: int = 30
+    # Operational exposure (README, "Production exposure"): the interactive docs and the
+    # OpenAPI document are served unless turned off; /metrics asks for this bearer token when
+    # it is set, and production refuses to serve it open.
+    docs_enabled: bool | None = None
+    metrics_token: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -179,19 +186,35 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def smtp(self) -> SmtpServer | None:
         return SmtpServer.parse(self.smtp_url) if self.smtp_url else None
 
+    @property
+    def serves_docs(self) -> bool:
+        """The interactive docs and /schema/openapi.json: on in development, off in
+        production unless DOCS_ENABLED says otherwise."""
+        return not self.is_production if self.docs_enabled is None else self.docs_enabled
 
-_INT_FIELDS = {"port", "workers", "access_token_ttl", "refresh_token_ttl",
-               "outbox_max_attempts", "db_pool_min", "db_pool_max", "outbox_lease_seconds",
-               "outbox_poll_ms", "outbox_backoff_base_ms", "outbox_backoff_max_ms",
-               "outbox_batch_size", "outbox_concurrency", "outbox_retention_hours",
-               "worker_metrics_port", "smtp_timeout", "product_cache_ttl",
-               "product_cache_max_entries", "product_cache_max_bytes", "category_cache_ttl",
-               "redis_timeout_ms", "api_key_cache_seconds", "oidc_timeout_ms",
-               "payment_connect_timeout_ms", "payment_timeout_ms", "payment_breaker_failures",
-               "payment_breaker_reset_seconds", "payment_recovery_interval_seconds",
-               "payment_recovery_after_seconds"}
-_BOOL_FIELDS = {"relay_enabled", "trusted_proxies"}
-_RATE_FIELDS = {"rate_limit_anon", "rate_limit_user", "rate_limit_admin", "rate_limit_login"}
+
+# Each integer setting with the bounds it really has: the error names them.
+_INT_BOUNDS: dict[str, tuple[int, int]] = {
+    "port": (1, 65535), "workers": (1, 64), "access_token_ttl": (60, 86400),
+    "refresh_token_ttl": (60, 365 * 86400), "outbox_max_attempts": (1, 1000),
+    "db_pool_min": (1, 1000), "db_pool_max": (1, 1000), "outbox_lease_seconds": (1, 86400),
+    "outbox_poll_ms": (1, 3_600_000), "outbox_backoff_base_ms": (1, 86_400_000),
+    "outbox_backoff_max_ms": (1, 86_400_000), "outbox_batch_size": (1, 100_000),
+    "outbox_concurrency": (1, 1000), "outbox_retention_hours": (0, 100_000),
+    "worker_metrics_port": (0, 65535), "smtp_timeout": (1, 3600),
+    "product_cache_ttl": (1, 86400), "product_cache_max_entries": (0, 10_000_000),
+    "product_cache_max_bytes": (0, 2**40), "category_cache_ttl": (1, 86400),
+    "redis_timeout_ms": (1, 60_000), "api_key_cache_seconds": (0, 86400),
+    "oidc_timeout_ms": (1, 600_000), "payment_connect_timeout_ms": (1, 600_000),
+    "payment_timeout_ms": (1, 600_000), "payment_breaker_failures": (1, 1000),
+    "payment_breaker_reset_seconds": (1, 86400),
+    "payment_recovery_interval_seconds": (1, 86400),
+    "payment_recovery_after_seconds": (1, 86400),
+}
+_BOOL_FIELDS = {"relay_enabled", "trusted_proxies", "docs_enabled"}
+_RATE_FIELDS = {"rate_limit_anon", "rate_limit_user", "rate_limit_admin", "rate_limit_login",
+                "rate_limit_login_address"}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -204,10 +227,18 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         value = env[name]
         if field.name == "redis_url" and not value.strip():
             continue  # `REDIS_URL=` (as compose files write "off"): the in-process buckets
-        if field.name in _INT_FIELDS:
-            if not value.strip().isdigit():
-                raise SettingsError(f"{name}={value!r} must be a non-negative integer")
-            raw[field.name] = int(value)
+        if field.name in _INT_BOUNDS:
+            low, high = _INT_BOUNDS[field.name]
+            number = _integer(value)
+            if number is None or not low <= number <= high:
+                raise SettingsError(f"{name}={value!r} must be a whole number from {low} "
+                                    f"to {high}")
+            raw[field.name] = number
+        elif field.name == "log_level":
+            if value.strip().upper() not in LOG_LEVELS:
+                raise SettingsError(f"{name}={value!r} must be one of {', '.join(LOG_LEVELS)} "
+                                    "(any case)")
+            raw[field.name] = value.strip().upper()
         elif field.name in _BOOL_FIELDS:
             if value.lower() not in {"1", "0", "true", "false", "yes", "no"}:
                 raise SettingsError(f"{name}={value!r} must be true or false")
@@ -256,22 +287,20 @@ def _oidc_providers(names: str, env: os._Environ[str] | dict[str, str]) -> list[
                                       client_secret=env.get(prefix + "CLIENT_SECRET", "").strip(),
                                       redirect_uris=tuple(uris)))
     return providers
+def _integer(text: str) -> int | None:
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
 
 
 def _check(settings: Settings) -> Settings:
-    if not 1 <= settings.port <= 65535:
-        raise SettingsError(f"PORT={settings.port} must be between 1 and 65535")
-    if settings.worker_metrics_port > 65535:
-        raise SettingsError(f"WORKER_METRICS_PORT={settings.worker_metrics_port} must be "
-                            "between 0 (off) and 65535")
-    if settings.workers < 1:
-        raise SettingsError("WORKERS must be at least 1")
-    if settings.db_pool_min < 1 or settings.db_pool_max < settings.db_pool_min:
-        raise SettingsError("DB_POOL_MIN must be >= 1 and DB_POOL_MAX >= DB_POOL_MIN")
-    for name in ("outbox_max_attempts", "outbox_lease_seconds", "outbox_poll_ms",
-                 "outbox_backoff_base_ms", "outbox_batch_size", "outbox_concurrency"):
-        if getattr(settings, name) < 1:
-            raise SettingsError(f"{name.upper()} must be at least 1")
+    for name, (low, high) in _INT_BOUNDS.items():  # defaults and programmatic values too
+        if not low <= getattr(settings, name) <= high:
+            raise SettingsError(f"{name.upper()}={getattr(settings, name)} must be a whole "
+                                f"number from {low} to {high}")
+    if settings.db_pool_max < settings.db_pool_min:
+        raise SettingsError("DB_POOL_MAX must be >= DB_POOL_MIN")
     if settings.outbox_backoff_max_ms < settings.outbox_backoff_base_ms:
         raise SettingsError("OUTBOX_BACKOFF_MAX_MS must be >= OUTBOX_BACKOFF_BASE_MS")
     for name in ("product_cache_ttl", "category_cache_ttl", "redis_timeout_ms"):
@@ -308,17 +337,25 @@ def _check(settings: Settings) -> Settings:
         if not settings.database_url:
             raise SettingsError("DATABASE_URL is required when APP_ENV=production")
         key = settings.token_signing_key
-        if key is None or key.strip().lower() in PLACEHOLDERS:
+        if key is None:
             raise SettingsError("TOKEN_SIGNING_KEY is required when APP_ENV=production "
                                 "(a PASERK k4.secret; `rampart keys generate` prints one)")
+        if key.strip().lower() in PLACEHOLDERS:
+            raise SettingsError(f"TOKEN_SIGNING_KEY={key.strip()!r} is a placeholder, refused "
+                                "when APP_ENV=production (`rampart keys generate` prints a "
+                                "real one)")
+        token = settings.metrics_token
+        if token is not None and token.strip().lower() in PLACEHOLDERS:
+            raise SettingsError("METRICS_TOKEN is a placeholder, refused when "
+                                "APP_ENV=production")
         for provider in settings.oidc_providers:
             if not provider.issuer.startswith("https://"):
                 raise SettingsError(f"OIDC_{provider.name.upper().replace('-', '_')}_ISSUER "
                                     "must be https when APP_ENV=production")
-    if settings.token_signing_key is not None and not settings.token_signing_key.startswith(
-        "k4.secret."
-    ):
-        raise SettingsError("TOKEN_SIGNING_KEY must be a PASERK k4.secret key")
+    if settings.token_signing_key is not None:
+        _check_signing_key(settings.token_signing_key)
+    if settings.metrics_token is not None and not settings.metrics_token.strip():
+        raise SettingsError("METRICS_TOKEN is empty: unset it to serve /metrics without one")
     return settings
 
 
@@ -344,3 +381,19 @@ def _check_payments(settings: Settings) -> None:
     if settings.is_production and url is not None and secret is None:
         raise SettingsError("PAYMENT_WEBHOOK_SECRET is required when APP_ENV=production and "
                             "PAYMENT_PROVIDER_URL is set")
+
+
+def _check_signing_key(key: str) -> None:
+    """A key that would only fail when the first token is signed fails here. The value is a
+    secret: the message never repeats it."""
+    if not key.startswith("k4.secret."):
+        raise SettingsError("TOKEN_SIGNING_KEY must be a PASERK k4.secret key "
+                            "(`rampart keys generate` prints one)")
+    from pyseto import Key
+
+    try:
+        Key.from_paserk(key)
+    except Exception as exc:  # pyseto raises ValueError and binascii errors alike
+        raise SettingsError("TOKEN_SIGNING_KEY is not a valid PASERK k4.secret key "
+                            f"({type(exc).__name__}); `rampart keys generate` prints one"
+                            ) from None

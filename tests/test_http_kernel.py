@@ -281,3 +281,32 @@ async def test_openapi_marks_only_protected_operations_as_needing_a_token(client
     assert "security" not in spec["paths"]["/v1/products"]["get"]
     assert spec["paths"]["/v1/users/me"]["get"]["security"] == [{"bearer": []}]
     assert spec["paths"]["/v1/products"]["post"]["security"] == [{"bearer": []}]
+
+
+async def test_openapi_is_as_strict_as_the_server(client) -> None:
+    """A client generated from the document cannot send what the server is sure to refuse."""
+    spec = (await client.get("/schema/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                name = body["schema"]["$ref"].rsplit("/", 1)[1]
+                assert schemas[name]["additionalProperties"] is False, (method, path)
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "cursor":
+                    assert parameter["schema"]["pattern"], (method, path)
+    if_match = next(p for p in spec["paths"]["/v1/products/{product_id}"]["patch"]["parameters"]
+                    if p["name"] == "If-Match")
+    pattern = re.compile(if_match["schema"]["pattern"])
+    assert pattern.match('"3"') and pattern.match('W/"2", "3"')
+    assert not pattern.match("*") and not pattern.match("3")
+    assert schemas["Adjustment"]["properties"]["delta"]["not"] == {"const": 0}
+    assert "ZZZ" not in schemas["NewProduct"]["properties"]["currency"]["enum"]
+
+
+async def test_openapi_text_refuses_nul_as_the_server_does(client) -> None:
+    spec = (await client.get("/schema/openapi.json")).json()
+    name = spec["components"]["schemas"]["NewProduct"]["properties"]["name"]
+    pattern = re.compile(name["pattern"])
+    assert pattern.match("tea") and not pattern.match("t\x00a")

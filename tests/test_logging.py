@@ -72,3 +72,29 @@ def test_access_lines_off_the_event_loop_are_written_at_once() -> None:
     out = io.StringIO()
     LineWriter(out).later("now\n")
     assert out.getvalue() == "now\n"
+
+
+async def test_library_lines_are_json_with_the_request_context(client) -> None:
+    """Once the app has started (Litestar's own logging setup would replace the handler), a
+    standard-library line - psycopg_pool's warnings - is one JSON object, with the request it
+    was logged for."""
+    import logging
+
+    from shared.auth.principal import Principal
+    from shared.logging import bind_request, unbind_request
+
+    buffer = io.StringIO()
+    configure_logging("INFO", stream=buffer)
+    user = Principal(user_id="0190b3a0-0000-7000-8000-000000000001", role="customer")  # type: ignore[arg-type]
+    bound = bind_request({"state": {"request_id": "req-7"}, "user": user})
+    try:
+        await client.get("/health/live")  # the app is running
+        logging.getLogger("psycopg.pool").warning("error connecting in %r:\nsecond line", "x")
+    finally:
+        unbind_request(bound)
+        configure_logging("WARNING")
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    pool = next(line for line in lines if line["logger"] == "psycopg.pool")
+    assert pool["event"] == "error connecting in 'x':\nsecond line"
+    assert pool["level"] == "warning" and pool["request_id"] == "req-7"
+    assert pool["user_id"] == "0190b3a0-0000-7000-8000-000000000001"

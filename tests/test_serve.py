@@ -116,3 +116,12 @@ def test_with_redis_one_caller_has_one_budget_across_workers(server) -> None:
         if statuses[-1] == 429:
             break
     assert statuses == [200] * 20 + [429]  # the quota once, not once per worker
+
+
+@pytest.mark.parametrize("workers", [2])
+def test_several_workers_leave_no_metrics_folder_behind(server) -> None:
+    process, _ = server
+    folder = ROOT / ".data" / f"prometheus-{process.pid}"
+    assert folder.is_dir()  # where the workers' metrics live while it runs
+    _stop(process)
+    assert process.returncode == 0 and not folder.exists()

@@ -68,7 +68,7 @@ def test_the_cli_refuses_to_start_with_one_clear_line(monkeypatch) -> None:
     result = CliRunner().invoke(main, ["migrate", "status"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        "rampart: configuration error: PORT='eighty' must be a non-negative integer"]
+        "rampart: configuration error: PORT='eighty' must be a whole number from 1 to 65535"]
 
 
 @pytest.mark.parametrize(("url", "server"), [

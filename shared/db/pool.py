@@ -2,6 +2,14 @@
 
 Connections run in autocommit mode, so a single-statement read is one round trip;
 `Database.transaction()` opens an explicit transaction for anything that writes.
+
+While the database is known to be unreachable, nothing waits for it. A connection that breaks
+(or a checkout that times out) starts a watchdog that tries to connect on its own; if that
+fails too the database is *down*: the pool is closed (whoever waits for a connection fails at
+once), every `connection()` and `transaction()` raises `DatabaseUnavailable` (a 503 with
+Retry-After) without touching the network, and the watchdog tries again every
+`PROBE_INTERVAL`. The first probe that connects opens a fresh pool: psycopg_pool's own
+reconnection backs off exponentially, so the old pool could take many seconds to notice.
 """
 
 from __future__ import annotations
@@ -14,23 +22,44 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
+import structlog
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from shared.db.batching import BatchedRead
 from shared.logging.tracing import TracedCursor
 
 Tx = AsyncConnection[dict[str, Any]]
+log = structlog.get_logger("rampart.db")
+
+# How often a down database is tried again, and how long one try may take: together they bound
+# the time from the database's return to the first answered request.
+PROBE_INTERVAL = 0.25
+PROBE_TIMEOUT = 1.0
+# SQLSTATE classes of a lost or refused connection: the server may be gone, so look.
+_LOST = ("08", "57P01", "57P02", "57P03")
+
+
+class DatabaseUnavailable(psycopg.OperationalError):
+    """The database is known to be unreachable right now; nothing was sent to it."""
 
 
 class Database:
     def __init__(self, url: str, *, min_size: int = 2, max_size: int = 16) -> None:
         self.url = url
-        self.pool: AsyncConnectionPool[Tx] = AsyncConnectionPool(
-            url,
-            min_size=min_size,
-            max_size=max_size,
+        self._sizes = (min_size, max_size)
+        self.pool = self._new_pool()
+        self._batched: dict[str, BatchedRead] = {}
+        self._checking: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        self.down = False
+
+    def _new_pool(self) -> AsyncConnectionPool[Tx]:
+        return AsyncConnectionPool(
+            self.url,
+            min_size=self._sizes[0],
+            max_size=self._sizes[1],
             open=False,
             kwargs={"autocommit": True, "row_factory": dict_row, "cursor_factory": TracedCursor,
                     # psycopg prepares a statement server-side after this many executions.
@@ -44,8 +73,6 @@ class Database:
             name="rampart",
             timeout=10,
         )
-        self._batched: dict[str, BatchedRead] = {}
-        self._checking: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         await self.pool.open(wait=True, timeout=15)
@@ -54,41 +81,88 @@ class Database:
         if self._checking is not None:
             self._checking.cancel()
             await asyncio.gather(self._checking, return_exceptions=True)
+        await asyncio.gather(*self._closing, return_exceptions=True)
         await self.pool.close(timeout=10)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Tx]:
         """A pooled connection in autocommit mode: for reads."""
-        async with self.pool.connection() as conn:
-            try:
+        if self.down:
+            raise DatabaseUnavailable("the database is unreachable")
+        conn = None
+        try:
+            async with self.pool.connection() as conn:
                 yield conn
-            except psycopg.OperationalError:
-                self._after_failure(conn)
-                raise
+        except psycopg.OperationalError as exc:
+            self._after_failure(conn, exc)
+            raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """One transaction: commits when the block ends, rolls back if it raises."""
-        async with self.pool.connection() as conn:
+        if self.down:
+            raise DatabaseUnavailable("the database is unreachable")
+        conn = None
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                yield conn
+        except psycopg.OperationalError as exc:
+            self._after_failure(conn, exc)
+            raise
+
+    def _after_failure(self, conn: Tx | None, exc: psycopg.OperationalError) -> None:
+        """A connection that broke (the server restarted, failed over, or killed it), or no
+        connection in time, means the server may be gone: find out, in the background, so the
+        caller does not wait and checkouts stay free of a test query. If it answers, its idle
+        siblings are tested (so about one request per process fails after a restart, rather
+        than one per pooled connection); if not, the database is down (module docstring)."""
+        lost = (conn is not None and conn.broken) or isinstance(exc, PoolTimeout) or (
+            exc.sqlstate is not None and exc.sqlstate.startswith(_LOST))
+        if lost and not self.down and (self._checking is None or self._checking.done()):
+            self._checking = asyncio.create_task(self._watch(), name="database-watch")
+
+    async def _watch(self) -> None:
+        if await self._answers():
+            with contextlib.suppress(Exception, TimeoutError):
+                async with asyncio.timeout(10):
+                    await self.pool.check()
+            return
+        self.down = True
+        log.warning("database_down", retry_every_s=PROBE_INTERVAL)
+        self._retire(self.pool)
+        while True:
+            await asyncio.sleep(PROBE_INTERVAL)
+            if not await self._answers():
+                continue
+            pool = self._new_pool()
             try:
-                async with conn.transaction():
-                    yield conn
-            except psycopg.OperationalError:
-                self._after_failure(conn)
+                await pool.open(wait=True, timeout=5)
+            except Exception:  # gone again between the probe and the pool: keep trying
+                self._retire(pool)
+                continue
+            except asyncio.CancelledError:  # the app is closing meanwhile
+                self._retire(pool)
                 raise
+            self.pool, self.down = pool, False
+            log.warning("database_back")
+            return
 
-    def _after_failure(self, conn: Tx) -> None:
-        """A connection that broke (the server restarted, failed over, or killed it) means its
-        idle siblings are most likely dead too: test them all, in the background, so about one
-        request per process fails rather than one per pooled connection. The caller does not
-        wait for the test, and checkouts stay free of a test query."""
-        if conn.broken and (self._checking is None or self._checking.done()):
-            self._checking = asyncio.create_task(self._check_idle(), name="pool-check")
+    async def _answers(self) -> bool:
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                conn = await AsyncConnection.connect(self.url, autocommit=True)
+                async with conn:
+                    await conn.execute("SELECT 1")
+        except (psycopg.Error, OSError, TimeoutError):
+            return False
+        return True
 
-    async def _check_idle(self) -> None:
-        with contextlib.suppress(Exception, TimeoutError):
-            async with asyncio.timeout(10):
-                await self.pool.check()
+    def _retire(self, pool: AsyncConnectionPool[Tx]) -> None:
+        """Close a pool in the background: its waiting clients fail at once (PoolClosed, a 503),
+        connections in use close when they are returned."""
+        task = asyncio.create_task(pool.close(timeout=1), name="pool-retire")
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def fetch_by_key(self, query: str, key: Hashable, *,
                            column: str = "id") -> dict[str, Any] | None:

@@ -2,14 +2,19 @@
 
 With several server processes, `rampart serve` points PROMETHEUS_MULTIPROC_DIR at a fresh
 directory so any worker's /metrics answers for all of them.
+
+/metrics tells an outsider the Python version, every route and the pool's figures, so it is
+not for everyone: with `METRICS_TOKEN` set it asks for `Authorization: Bearer <that token>`
+(401 otherwise); in production without one it is not served (404), in development it is open.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
 from typing import Any
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -19,6 +24,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+from shared.http.problems import not_found, unauthenticated
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -64,6 +71,16 @@ def render() -> bytes:
 
 
 @get("/metrics", opt={"public": True, "ops": True}, include_in_schema=False, sync_to_thread=False)
-def metrics() -> Response[Any]:
+def metrics(request: Request[Any, Any, Any]) -> Response[Any]:
+    settings = request.app.state.settings
+    token = settings.metrics_token
+    if token is None and settings.is_production:
+        raise not_found("No resource lives at this path.")
+    if token is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
+                                                                  token.encode()):
+            raise unauthenticated("/metrics needs `Authorization: Bearer <METRICS_TOKEN>`.")
     # Litestar appends the charset itself.
-    return Response(render(), media_type=CONTENT_TYPE_LATEST.split("; charset")[0])
+    return Response(render(), media_type=CONTENT_TYPE_LATEST.split("; charset")[0],
+                    headers={"Cache-Control": "no-store"})

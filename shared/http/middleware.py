@@ -3,7 +3,9 @@
 `RequestContext` wraps the whole application (outside routing), so 404s and 405s get the same
 treatment: the server span (continuing an incoming `traceparent`), an `X-Request-ID`, security
 headers, the span's `traceparent`, one JSON access-log line and the request metrics. It never
-reads bodies or auth headers, so they cannot reach a log line from here. A HEAD request is
+reads bodies or auth headers, so they cannot reach a log line from here (it only notes that an
+`Authorization` was sent: such an answer gets `Cache-Control: no-store`, or `private, no-cache`
+with an ETag, unless the route set its own). A HEAD request is
 routed as the GET it asks about and answered without the body. A GET whose `If-None-Match`
 holds the ETag its 200 response carries is answered 304 with the ETag and no body (RFC 9110
 13.1.2), for every slice that sets an ETag (shared/http/concurrency.py).
@@ -30,7 +32,7 @@ from shared.auth.principal import Principal
 from shared.http.concurrency import not_modified
 from shared.http.metrics import observe_request
 from shared.http.problems import Problem, body_pointer, invalid
-from shared.logging import access_line
+from shared.logging import access_line, bind_request, unbind_request
 from shared.logging.tracing import server_span, span_ids, spans_recorded
 
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -42,9 +44,10 @@ SECURITY_HEADERS = (
     (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
     (b"cross-origin-opener-policy", b"same-origin"),
 )
-# The interactive docs under /schema load their own scripts and styles.
+# The interactive docs under /schema load their scripts and styles from Rampart itself
+# (shared/http/docs.py); the page's own setup script and styles are inline.
 _DOCS_HEADERS = tuple(
-    (name, b"default-src 'self' 'unsafe-inline' https: data:")
+    (name, b"default-src 'self' 'unsafe-inline' data:")
     if name == b"content-security-policy" else (name, value) for name, value in SECURITY_HEADERS)
 _TRACE_HEADERS = (b"traceparent", b"tracestate")
 _BODY_HEADERS = (b"content-type", b"content-length")
@@ -77,9 +80,12 @@ class RequestContext:
             state["head"] = True
         carrier: dict[str, str] = {}
         if_none_match = None
+        personal = False
         for key, value in scope["headers"]:
             if key in _TRACE_HEADERS:
                 carrier[key.decode()] = value.decode("latin-1")
+            elif key == b"authorization":
+                personal = True
             elif key == b"if-none-match" and method in ("GET", "HEAD"):
                 # Several field lines are one list (RFC 9110 5.3).
                 held = value.decode("latin-1")
@@ -110,15 +116,19 @@ class RequestContext:
                                                         for k, _ in headers)):
                         headers.extend(limits)
                     headers.extend(added)
+                    if personal:
+                        _keep_private(headers)
                     if method == "OPTIONS" or status == 405:
                         _set_allow(headers, self.allow.get(scope.get("path_template", "")))
                 elif empty_body:
                     message = {**message, "body": b""}
                 await send(message)
 
+            bound = bind_request(scope)
             try:
                 await self.app(scope, receive, send_with_envelope)
             finally:
+                unbind_request(bound)
                 duration = time.perf_counter() - started
                 route = scope.get("path_template") or "unmatched"
                 if recorded:
@@ -246,6 +256,18 @@ def _not_modified(if_none_match: str, headers: list[tuple[bytes, bytes]]) -> boo
         if name == b"etag":
             return not_modified(if_none_match, value.decode("latin-1"))
     return False
+
+
+def _keep_private(headers: list[tuple[bytes, bytes]]) -> None:
+    """An answer to a request that carried credentials is the caller's own: no shared cache
+    may keep it, and no cache at all unless it can revalidate with an ETag. A slice that
+    says otherwise (a public product read) sets Cache-Control itself."""
+    etag = False
+    for name, _ in headers:
+        if name == b"cache-control":
+            return
+        etag = etag or name == b"etag"
+    headers.append((b"cache-control", b"private, no-cache" if etag else b"no-store"))
 
 
 def _set_allow(headers: list[tuple[bytes, bytes]], value: bytes | None) -> None:

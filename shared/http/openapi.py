@@ -12,12 +12,22 @@ it from what the operation already shows (the app factory makes it every handler
 - `If-Match` required, with 412 (carrying the current `ETag`) and 428, where it is taken: the
   header is optional to Litestar only so that its absence is a 428, not a 400;
 - `Retry-After` on the 409 of an operation that takes an `Idempotency-Key` (in progress).
+
+The document is as strict as the server, so a generated client cannot send what the server is
+certain to refuse: a struct that forbids unknown fields (every request `Body`) says
+`additionalProperties: false`, a field's `not` (e.g. a non-zero delta, declared with
+`Meta(extra_json_schema={"not": {"const": 0}})`) is kept, so is a struct's own
+`json_schema_extra` (`StrictStructs`), and `If-Match` is
+a pattern of entity tags (no `*`, which is a 428); text in a body or a query without a
+pattern of its own refuses NUL, as the server does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi.spec import (
     OpenAPIHeader,
     OpenAPIMediaType,
@@ -31,6 +41,11 @@ from litestar.openapi.spec import (
 
 from shared.http.problems import PROBLEM_JSON
 from shared.http.schema import DESCRIPTIONS
+
+# Text without NUL: PostgreSQL cannot store it, so the server refuses it in bodies and queries.
+NO_NUL = r"^[^\x00]*$"
+# A list of strong or weak entity tags, as shared/http/concurrency.py parses it.
+ENTITY_TAGS = r'^\s*(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*\s*$'
 
 
 def _header(description: str, type_: OpenAPIType = OpenAPIType.STRING) -> OpenAPIHeader:
@@ -72,8 +87,13 @@ class KernelOperation(Operation):
             wanted |= {"413", "415"}
         names = {p.name for p in self.parameters or [] if isinstance(p, Parameter)}
         for parameter in self.parameters or []:
+            if isinstance(parameter, Parameter) and parameter.param_in == "query" \
+                    and isinstance(parameter.schema, Schema):
+                forbid_nul(parameter.schema)
+        for parameter in self.parameters or []:
             if isinstance(parameter, Parameter) and parameter.name == "If-Match":
                 parameter.required = True
+                parameter.schema = Schema(type=OpenAPIType.STRING, pattern=ENTITY_TAGS)
                 wanted |= {"412", "428"}
         for status in wanted - responses.keys():
             responses[status] = OpenAPIResponse(description=DESCRIPTIONS[int(status)], content={
@@ -88,3 +108,38 @@ class KernelOperation(Operation):
                 headers.update(RETRY_AFTER)  # while the same key is still being processed
             response.headers = headers
         self.responses = dict(sorted(responses.items()))
+
+
+class StrictStructs(StructSchemaPlugin):
+    """Litestar's msgspec struct schemas, plus what it leaves out (module docstring)."""
+
+    def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        info = msgspec.inspect.type_info(field_definition.type_)
+        if not isinstance(info, msgspec.inspect.StructType):
+            return schema
+        if info.forbid_unknown_fields:
+            schema.additional_properties = False
+            for prop in (schema.properties or {}).values():
+                if isinstance(prop, Schema):
+                    forbid_nul(prop)
+        # What a struct says about itself as a whole, e.g. {"minProperties": 1} for a change
+        # that must change something.
+        for key, value in getattr(info.cls, "json_schema_extra", {}).items():
+            setattr(schema, {"minProperties": "min_properties"}.get(key, key), value)
+        for field in info.fields:
+            meta = field.type
+            extra = meta.extra_json_schema if isinstance(meta, msgspec.inspect.Metadata) else None
+            prop = (schema.properties or {}).get(field.encode_name)
+            if extra and "not" in extra and isinstance(prop, Schema):
+                prop.schema_not = Schema(**extra["not"])
+        return schema
+
+
+def forbid_nul(schema: Schema) -> None:
+    """A text schema (alone or among a `oneOf`) without a pattern of its own refuses NUL;
+    one with a pattern already names what it takes."""
+    for part in [schema, *(schema.one_of or [])]:
+        if isinstance(part, Schema) and part.type == OpenAPIType.STRING and not part.pattern \
+                and not part.enum and not part.format:
+            part.pattern = NO_NUL

@@ -23,7 +23,10 @@ from shared.http.problems import invalid
 
 T = TypeVar("T")
 Limit = Annotated[int, Parameter(ge=1, le=100, description="Page size, 1-100.")]
-Cursor = Annotated[str | None, Parameter(max_length=512, description="From `next_cursor`.")]
+# The pattern is the shape `CursorCodec.encode` writes; only the signature says more.
+Cursor = Annotated[str | None, Parameter(
+    max_length=512, pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$",
+    description="From `next_cursor`.")]
 
 
 class Page(msgspec.Struct, Generic[T]):

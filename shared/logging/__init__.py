@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import json
 import logging
 import sys
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,12 +36,37 @@ from shared.logging.tracing import current_ids
 _REDACT = {"password", "access_token", "refresh_token", "authorization", "token", "secret"}
 
 
-def _add_trace_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+# The ASGI scope of the request being served, so that any line logged on its behalf (by
+# Rampart or by a library) names it. Set once per request by the envelope; read only when a
+# line is written.
+_request: ContextVar[Any] = ContextVar("rampart_request", default=None)
+
+
+def bind_request(scope: Any) -> Token[Any]:
+    return _request.set(scope)
+
+
+def unbind_request(token: Token[Any]) -> None:
+    _request.reset(token)
+
+
+def _add_context(event: dict[str, Any]) -> dict[str, Any]:
+    scope = _request.get()
+    if scope is not None:
+        if "request_id" not in event:
+            event["request_id"] = scope.get("state", {}).get("request_id")
+        user_id = getattr(scope.get("user"), "user_id", None)
+        if user_id is not None and "user_id" not in event:
+            event["user_id"] = str(user_id)
     if "trace_id" not in event:
         trace_id, span_id = current_ids()
         if trace_id:
             event["trace_id"], event["span_id"] = trace_id, span_id
     return event
+
+
+def _add_trace_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    return _add_context(event)
 
 
 def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -154,7 +179,9 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
 
 
 class JsonFormatter(logging.Formatter):
-    """Standard-library log records as the same JSON lines structlog writes."""
+    """Standard-library log records (psycopg_pool, granian, any library) as the same JSON lines
+    structlog writes, request and trace context included: a multi-line message or traceback
+    stays inside one JSON string, so one record is always one line."""
 
     def format(self, record: logging.LogRecord) -> str:
         line = {"event": record.getMessage(), "level": record.levelname.lower(),
@@ -162,7 +189,7 @@ class JsonFormatter(logging.Formatter):
                 "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat()}
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line)
+        return _to_json(_redact(None, "", _add_context(line)))
 
 
 # granian's own lines (start, stop, worker lifecycle) in the same format: `log_dictconfig`.

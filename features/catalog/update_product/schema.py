@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from msgspec import UNSET, UnsetType
 
 from features.catalog.schema import Category, Description, Name, PriceCents
@@ -11,6 +13,9 @@ class ProductChanges(Body, frozen=True):
 
     SKU and currency are fixed at creation: sending them is an unknown field (400).
     """
+
+    # An empty change is a 400: the document says so too (shared/http/openapi.py).
+    json_schema_extra: ClassVar[dict[str, object]] = {"minProperties": 1}
 
     name: Name | UnsetType = UNSET
     description: Description | UnsetType | None = UNSET

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from features.identity.issue_token.logic import retry_after
+from features.identity.issue_token.logic import Counts, admit
 from shared.settings import Rate
 from tests.fixtures import make_settings, problem
 
@@ -21,12 +21,27 @@ def settings():
 
 # -- logic (pure) ---------------------------------------------------------------------------
 
-def test_retry_after_allows_the_budget_then_counts_down_the_window() -> None:
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    rate = Rate(5, 900)
-    assert retry_after(5, start, start, rate) is None
-    assert retry_after(6, start, start + timedelta(seconds=100), rate) == 800
-    assert retry_after(6, start, start + timedelta(seconds=899.5), rate) == 1
+START = datetime(2026, 1, 1, tzinfo=UTC)
+RATE = Rate(5, 900)
+
+
+def at(seconds: float) -> datetime:
+    return START + timedelta(seconds=seconds)
+
+
+def test_failures_use_up_the_budget_then_the_window_counts_down() -> None:
+    assert admit(Counts(4, START, 0, None), at(1), RATE) == "go"
+    assert admit(Counts(5, START, 0, None), at(100), RATE) == 800
+    assert admit(Counts(5, START, 0, None), at(899.5), RATE) == 1
+    assert admit(Counts(5, START, 0, None), at(900), RATE) == "go"  # a new window
+
+
+def test_attempts_in_flight_make_the_next_one_wait_never_refused() -> None:
+    held = at(30)
+    assert admit(Counts(0, START, 4, held), at(1), RATE) == "go"
+    assert admit(Counts(0, START, 5, held), at(1), RATE) == "wait"
+    assert admit(Counts(3, START, 2, held), at(1), RATE) == "wait"
+    assert admit(Counts(0, START, 5, held), at(31), RATE) == "go"  # lapsed: a server died
 
 
 # -- HTTP -------------------------------------------------------------------------------------
@@ -86,6 +101,13 @@ async def test_concurrent_guesses_cannot_slip_past_the_limit(client, api) -> Non
     assert statuses == [401] * 5 + [429] * 4
 
 
+async def test_a_right_password_is_never_refused_for_logins_in_flight(client, api) -> None:
+    user = await api.register()
+    responses = await asyncio.gather(*(client.post("/v1/auth/token", json={
+        "email": user["email"], "password": PASSWORD}) for _ in range(8)))
+    assert [r.status_code for r in responses] == [200] * 8
+
+
 async def test_success_clears_the_failure_count(client, api, db_conn) -> None:
     user = await api.register()
     for _ in range(4):
@@ -103,3 +125,23 @@ async def test_success_clears_the_failure_count(client, api, db_conn) -> None:
 ])
 async def test_malformed_logins_are_400(client, body) -> None:
     problem(await client.post("/v1/auth/token", json=body), 400, "validation-error")
+
+
+class TestPerAddress:
+    @pytest.fixture
+    def settings(self):
+        return make_settings(rate_limit_login="5/15minutes",
+                             rate_limit_login_address="3/15minutes")
+
+    async def test_one_address_spraying_many_emails_is_stopped(self, client, api) -> None:
+        user = await api.register()
+        for i in range(3):
+            problem(await client.post("/v1/auth/token", json={
+                "email": f"victim-{i}@example.com", "password": "guess"}), 401, "unauthenticated")
+        sprayed = await client.post("/v1/auth/token", json={
+            "email": "victim-9@example.com", "password": "guess"})
+        problem(sprayed, 429, "rate-limited")
+        assert sprayed.headers["ratelimit-policy"] == '"login-address";q=3;w=900'
+        # Every account from that address, the right password included, until the window ends.
+        problem(await client.post("/v1/auth/token", json={
+            "email": user["email"], "password": PASSWORD}), 429, "rate-limited")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from shared.auth.tokens import generate_secret_paserk
 from shared.settings import SettingsError, load_settings
 
 PROD = {"APP_ENV": "production", "DATABASE_URL": "postgresql://db/rampart",
-        "TOKEN_SIGNING_KEY": "k4.secret.AAAA"}
+        "TOKEN_SIGNING_KEY": generate_secret_paserk()}
 
 
 def test_defaults() -> None:

@@ -26,7 +26,7 @@ ATTEMPTS = 3  # a prefix collision is a 1 in 2^48 event; three in a row is a bro
 
 
 @post("/v1/api-keys", operation_id="createApiKey", tags=["identity"],
-      responses=problems(401, 403))
+      responses=problems(401, 403, 422))
 async def create_api_key(data: JSONBody[CreateApiKey], db: Db,
                          principal: Caller) -> Response[ApiKeyCreated]:
     """Create an API key for programs; its secret is shown in this answer only."""

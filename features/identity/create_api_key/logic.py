@@ -31,5 +31,7 @@ def key_name(name: str) -> str:
 
 def check_expiry(expires_at: datetime | None, now: datetime) -> None:
     if expires_at is not None and expires_at < now + MIN_LIFETIME:
-        raise invalid("expires_at must be at least a minute in the future.",
-                      pointer="#/expires_at")
+        # Well-formed, but a key that is dead on arrival breaks a rule: 422, as API.md has it.
+        detail = "expires_at must be at least a minute in the future."
+        raise Problem(422, detail, title="Unprocessable Content",
+                      errors=[{"pointer": "#/expires_at", "detail": detail}])

@@ -59,10 +59,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_login: Rate = Rate(5, 900)
     relay_enabled: bool = True
     outbox_max_attempts: int = 10
-    # The relay: how long a claim is held before another relay may take it over, how often it
-    # polls when no NOTIFY wakes it, retry delays (exponential with jitter, capped), and how
-    # long done deliveries are kept before housekeeping deletes them.
-    outbox_lease_seconds: int = 30
+    # The relay: how long a claim lasts unless renewed (a live relay renews it every third of
+    # that, so a dead relay's claims are taken over this long after it died), how long one
+    # handler may run, how often it polls when nothing wakes it, retry delays (exponential
+    # with jitter, capped), and how long done deliveries are kept before housekeeping deletes
+    # them.
+    outbox_lease_seconds: int = 5
+    outbox_handler_timeout_seconds: int = 30
     outbox_poll_ms: int = 1000
     outbox_backoff_base_ms: int = 1000
     outbox_backoff_max_ms: int = 600_000
@@ -84,6 +87,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 _INT_FIELDS = {"port", "workers", "access_token_ttl", "refresh_token_ttl",
                "outbox_max_attempts", "db_pool_min", "db_pool_max", "outbox_lease_seconds",
+               "outbox_handler_timeout_seconds",
                "outbox_poll_ms", "outbox_backoff_base_ms", "outbox_backoff_max_ms",
                "outbox_batch_size", "outbox_concurrency", "outbox_retention_hours",
                "worker_metrics_port"}
@@ -131,8 +135,9 @@ def _check(settings: Settings) -> Settings:
         raise SettingsError("WORKERS must be at least 1")
     if settings.db_pool_min < 1 or settings.db_pool_max < settings.db_pool_min:
         raise SettingsError("DB_POOL_MIN must be >= 1 and DB_POOL_MAX >= DB_POOL_MIN")
-    for name in ("outbox_max_attempts", "outbox_lease_seconds", "outbox_poll_ms",
-                 "outbox_backoff_base_ms", "outbox_batch_size", "outbox_concurrency"):
+    for name in ("outbox_max_attempts", "outbox_lease_seconds", "outbox_handler_timeout_seconds",
+                 "outbox_poll_ms", "outbox_backoff_base_ms", "outbox_batch_size",
+                 "outbox_concurrency"):
         if getattr(settings, name) < 1:
             raise SettingsError(f"{name.upper()} must be at least 1")
     if settings.outbox_backoff_max_ms < settings.outbox_backoff_base_ms:

@@ -106,18 +106,18 @@ async def test_an_expired_lease_is_taken_over_and_the_stale_holder_cannot_ack(ur
     assert _sample("outbox_deliveries_total", subscriber=SUBSCRIBER, outcome="lost") >= 1
 
 
-async def test_a_handler_that_outlives_its_lease_is_rolled_back_and_retried(url: str) -> None:
-    """Its row lock keeps other relays off the delivery while it runs; when the lease is up it
-    is cancelled, its effect rolled back, and the delivery retried. The effect exists once."""
+async def test_a_handler_that_outlives_its_timeout_is_rolled_back_and_retried(url: str) -> None:
+    """Its row lock keeps other relays off the delivery while it runs; when its timeout is up
+    it is cancelled, its effect rolled back, and the delivery retried. The effect exists once."""
     attempts: list[int] = []
 
     async def handler(tick: SeenTick, tx: Tx) -> None:
         attempts.append(1)
         await recorder("slow")(tick, tx)
         if len(attempts) == 1:
-            await asyncio.sleep(5)  # far past the lease
+            await asyncio.sleep(5)  # far past the timeout
 
-    settings = relay_settings(outbox_lease_seconds=1)
+    settings = relay_settings(outbox_lease_seconds=1, outbox_handler_timeout_seconds=1)
     register(subscription(handler))
     await publish_ticks(url, [(uuid7(), 0)])
     async with running(url, [subscription(handler)], settings):
@@ -127,7 +127,7 @@ async def test_a_handler_that_outlives_its_lease_is_rolled_back_and_retried(url:
     [effect] = await query(url, "SELECT relay FROM public.test_effects")
     assert effect["relay"] in {"slow", "other"}  # whoever retried it
     [row] = await query(url, "SELECT attempts, last_error FROM kernel.outbox_deliveries")
-    assert row["attempts"] == 2 and "longer than the lease" in row["last_error"]
+    assert row["attempts"] == 2 and "longer than its timeout" in row["last_error"]
 
 
 async def test_one_failure_in_a_group_leaves_the_rest_of_the_group_done_exactly_once(

@@ -60,6 +60,16 @@ SET state = %(state)s, next_attempt_at = now() + make_interval(secs => %(delay)s
     last_error = %(error)s, lease_token = NULL, lease_expires_at = NULL
 WHERE id = %(id)s AND lease_token = %(token)s"""
 
+# The heartbeat: a live relay keeps its claim for another lease. Rows its own handlers have
+# locked (a single delivery marks itself done first) are skipped, not waited for: the lock
+# already keeps every other relay off them, and their transaction settles their lease.
+RENEW = """
+UPDATE kernel.outbox_deliveries
+SET lease_expires_at = now() + make_interval(secs => %(lease_seconds)s)
+WHERE id IN (SELECT id FROM kernel.outbox_deliveries
+             WHERE id = ANY(%(ids)s) AND lease_token = %(token)s AND state = 'pending'
+             FOR UPDATE SKIP LOCKED)"""
+
 # Claimed but not finished (the relay is stopping, or the lease ran out first): hand back at
 # once; the attempt is not counted (uncount = 1) unless the handler ran (uncount = 0).
 RELEASE = """

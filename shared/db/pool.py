@@ -18,6 +18,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from shared.db import events
 from shared.db.batching import BatchedRead
 from shared.logging.tracing import TracedCursor
 
@@ -51,6 +52,7 @@ class Database:
         await self.pool.open(wait=True, timeout=15)
 
     async def close(self) -> None:
+        await events.stop_notifying(self)
         if self._checking is not None:
             self._checking.cancel()
             await asyncio.gather(self._checking, return_exceptions=True)
@@ -68,10 +70,11 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        """One transaction: commits when the block ends, rolls back if it raises."""
+        """One transaction: commits when the block ends, rolls back if it raises. Events it
+        published wake the relays once it has committed (shared/db/events.py)."""
         async with self.pool.connection() as conn:
             try:
-                async with conn.transaction():
+                async with events.announcing(self, conn), conn.transaction():
                     yield conn
             except psycopg.OperationalError:
                 self._after_failure(conn)

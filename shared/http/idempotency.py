@@ -40,6 +40,7 @@ from litestar.utils.scope.state import ScopeState
 from psycopg import Rollback
 
 from shared.auth.principal import Principal
+from shared.db.events import announcing
 from shared.db.pool import Database, Tx
 from shared.http.middleware import read_body, replay_body
 from shared.http.problems import Problem, invalid
@@ -177,7 +178,8 @@ class Idempotency(ASGIMiddleware):
         db: Database = app.state.db
         outcome, replayed, stored = Outcome(), False, False
 
-        async with db.connection() as conn, conn.transaction() as whole:
+        # `announcing` wakes the relays after the commit, should the slice publish.
+        async with db.connection() as conn, announcing(db, conn), conn.transaction() as whole:
             cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS locked",
                                      (lock_id(caller, key),))
             if not (await cur.fetchone() or {}).get("locked"):

@@ -315,6 +315,29 @@ async def test_a_delivery_whose_relay_died_on_its_last_attempt_is_buried(url: st
     assert await count_effects(url) == 0
 
 
+async def test_the_relays_commits_do_not_wait_for_the_wal_flush(url: str) -> None:
+    """The acknowledgement turns synchronous_commit off for its own transaction only: the
+    handler that runs after it (one transaction each) commits that way, and nothing else."""
+    seen: list[str] = []
+
+    async def handler(tick: SeenTick, tx: Tx) -> None:
+        cur = await tx.execute("SELECT current_setting('synchronous_commit') AS value")
+        seen.append((await cur.fetchone())["value"])
+
+    sub = subscription(handler)
+    register(sub)
+    # The test server may run with it off altogether; this database's sessions have it on.
+    [db] = await query(url, "SELECT current_database() AS name")
+    await query(url, f'ALTER DATABASE "{db["name"]}" SET synchronous_commit = on')
+    await publish_ticks(url, [(uuid7(), 0)])
+    async with running(url, [sub]) as relay:
+        await eventually(lambda: _states_are(url, {"done"}))
+        async with relay.db.connection() as conn:
+            after = await (await conn.execute("SHOW synchronous_commit")).fetchone()
+    assert seen == ["off"]
+    assert after == {"synchronous_commit": "on"}
+
+
 def test_a_process_that_never_registered_reads_the_manifests(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(events, "_subscribers", None)

@@ -1,20 +1,22 @@
--- POST /v1/products as Rampart sends it: the idempotency kernel's lock, lookup and savepoint,
--- the slice's insert, publish() (advisory lock, event, one delivery), the stored outcome.
--- Run with -D run=<unique> -D i=0 -D caller=user:bench -D notify=0|1 (see README.md). UUIDv7-like ids are made in SQL.
+-- POST /v1/products as Rampart sends it: the idempotency kernel's lock, lookup and savepoint
+-- in one pipeline; the slice's insert and publish() (advisory lock, event, one delivery, no
+-- NOTIFY); then the stored outcome and COMMIT in one pipeline. Run as README.md says.
 \set i :i + 1
 \set lock random(1, 4000000000000000000)
+\startpipeline
 BEGIN;
 SELECT pg_try_advisory_xact_lock(:lock::bigint) AS locked;
 SELECT endpoint, fingerprint, status, headers, body FROM kernel.idempotency_keys
 WHERE caller = :caller::text AND key = 'k-' || :run::text || '-' || :client_id::text || '-' || :i::text
   AND expires_at > now();
-SAVEPOINT s1;
+SAVEPOINT effect;
+\endpipeline
 INSERT INTO catalog.products (id, sku, name, description, price_cents, currency, category,
                               version, created_at, updated_at)
 VALUES ((lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7'
          || substr(md5(random()::text), 1, 19))::uuid,
-        'P' || :run::text || '-' || :client_id::text || '-' || :i::text, 'Bench product', NULL, 1234, 'EUR',
-        'bench', 1, now(), now())
+        'P' || :run::text || '-' || :client_id::text || '-' || :i::text, 'Bench product', NULL,
+        1234, 'EUR', 'bench', 1, now(), now())
 RETURNING id \gset
 WITH lock AS (
     SELECT pg_advisory_xact_lock(1380011343, hashtext(:id::text))
@@ -33,12 +35,13 @@ WITH lock AS (
     FROM event, unnest(ARRAY[gen_random_uuid()], ARRAY['inventory.track_product'])
                 AS s(id, subscriber)
 )
-SELECT pg_notify('rampart_outbox_bench', '') FROM event WHERE :notify::int = 1;
-RELEASE SAVEPOINT s1;
+SELECT pg_notify('rampart_outbox_bench', '') FROM event WHERE false;
+\startpipeline
 INSERT INTO kernel.idempotency_keys
     (caller, key, endpoint, fingerprint, status, headers, body, expires_at)
-VALUES (:caller::text, 'k-' || :run::text || '-' || :client_id::text || '-' || :i::text, 'POST /v1/products',
-        sha256('x'), 201, json_build_array(json_build_array('content-type', 'application/json'),
+VALUES (:caller::text, 'k-' || :run::text || '-' || :client_id::text || '-' || :i::text,
+        'POST /v1/products', sha256('x'), 201,
+        json_build_array(json_build_array('content-type', 'application/json'),
                          json_build_array('location', '/v1/products/x'))::jsonb,
         convert_to(repeat('x', 260), 'UTF8'), now() + interval '24 hours')
 ON CONFLICT (caller, key) DO UPDATE SET
@@ -46,3 +49,4 @@ ON CONFLICT (caller, key) DO UPDATE SET
     headers = excluded.headers, body = excluded.body, created_at = excluded.created_at,
     expires_at = excluded.expires_at;
 COMMIT;
+\endpipeline

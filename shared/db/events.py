@@ -19,6 +19,7 @@ a wake-up is a hint: the relay's poll is what guarantees delivery.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -214,13 +215,15 @@ class _Notifier:
             self._task = None
 
     async def close(self) -> None:
-        if self._task is not None:
+        if self._task is not None:  # let the last one out (a CLI command's), briefly
+            with contextlib.suppress(Exception, TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=1)
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
 
 async def stop_notifying(db: Database) -> None:
-    """Before `db` closes: drop a NOTIFY still waiting for its turn."""
+    """Before `db` closes: send a NOTIFY still on its way, then stop."""
     notifier = _notifiers.pop(db, None)
     if notifier is not None:
         await notifier.close()

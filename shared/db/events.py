@@ -215,11 +215,12 @@ class _Notifier:
             self._task = None
 
     async def close(self) -> None:
-        if self._task is not None:  # let the last one out (a CLI command's), briefly
+        task = self._task
+        if task is not None:  # let the last one out (a CLI command's), briefly
             with contextlib.suppress(Exception, TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._task), timeout=1)
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+                await asyncio.wait_for(asyncio.shield(task), timeout=1)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 async def stop_notifying(db: Database) -> None:

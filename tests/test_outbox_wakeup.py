@@ -130,6 +130,18 @@ async def test_the_commit_wakes_a_relay_in_another_process(url: str, spawn) -> N
         == {"child"}
 
 
+async def test_a_pool_closed_right_after_a_commit_still_sends_its_notify(url: str) -> None:
+    """What a CLI command does (create-admin publishes, then exits): the wake-up is not lost."""
+    register(subscription(recorder()))
+    async with listening(url) as heard:
+        db = Database(url, min_size=1, max_size=2)
+        await db.open()
+        async with db.transaction() as tx:
+            await publish(tx, Tick(key=uuid7(), n=0))
+        await db.close()
+    assert len(heard) == 1
+
+
 class TestThroughTheApp:
     """The Idempotency-Key transaction is the kernel's too: a create that publishes wakes the
     app's own relay after its commit, with no NOTIFY and no poll."""

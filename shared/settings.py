@@ -123,10 +123,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_login_address: Rate = Rate(50, 900)
     relay_enabled: bool = True
     outbox_max_attempts: int = 10
-    # The relay: how long a claim is held before another relay may take it over, how often it
-    # polls when no NOTIFY wakes it, retry delays (exponential with jitter, capped), and how
-    # long done deliveries are kept before housekeeping deletes them.
-    outbox_lease_seconds: int = 30
+    # The relay: how long a claim lasts unless renewed (a live relay renews it every third of
+    # that, so a dead relay's claims are taken over this long after it died), how long one
+    # handler may run, how often it polls when nothing wakes it, retry delays (exponential
+    # with jitter, capped), and how long done deliveries are kept before housekeeping deletes
+    # them.
+    outbox_lease_seconds: int = 5
+    outbox_handler_timeout_seconds: int = 30
     outbox_poll_ms: int = 1000
     outbox_backoff_base_ms: int = 1000
     outbox_backoff_max_ms: int = 600_000
@@ -198,6 +201,7 @@ _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "port": (1, 65535), "workers": (1, 64), "access_token_ttl": (60, 86400),
     "refresh_token_ttl": (60, 365 * 86400), "outbox_max_attempts": (1, 1000),
     "db_pool_min": (1, 1000), "db_pool_max": (1, 1000), "outbox_lease_seconds": (1, 86400),
+    "outbox_handler_timeout_seconds": (1, 86400),
     "outbox_poll_ms": (1, 3_600_000), "outbox_backoff_base_ms": (1, 86_400_000),
     "outbox_backoff_max_ms": (1, 86_400_000), "outbox_batch_size": (1, 100_000),
     "outbox_concurrency": (1, 1000), "outbox_retention_hours": (0, 100_000),

@@ -86,6 +86,7 @@ def die(tick: SeenTick) -> None:
 MODES: dict[str, Callable[[], Handler]] = {
     "effect": lambda: recorder("child"),
     "slow": lambda: recorder("child", sleep=0.01),
+    "crawl": lambda: recorder("child", sleep=0.1),
     "die-after-effect": lambda: recorder("child", then=die),
     "noop": lambda: do_nothing,
 }

@@ -106,18 +106,18 @@ async def test_an_expired_lease_is_taken_over_and_the_stale_holder_cannot_ack(ur
     assert _sample("outbox_deliveries_total", subscriber=SUBSCRIBER, outcome="lost") >= 1
 
 
-async def test_a_handler_that_outlives_its_lease_is_rolled_back_and_retried(url: str) -> None:
-    """Its row lock keeps other relays off the delivery while it runs; when the lease is up it
-    is cancelled, its effect rolled back, and the delivery retried. The effect exists once."""
+async def test_a_handler_that_outlives_its_timeout_is_rolled_back_and_retried(url: str) -> None:
+    """Its row lock keeps other relays off the delivery while it runs; when its timeout is up
+    it is cancelled, its effect rolled back, and the delivery retried. The effect exists once."""
     attempts: list[int] = []
 
     async def handler(tick: SeenTick, tx: Tx) -> None:
         attempts.append(1)
         await recorder("slow")(tick, tx)
         if len(attempts) == 1:
-            await asyncio.sleep(5)  # far past the lease
+            await asyncio.sleep(5)  # far past the timeout
 
-    settings = relay_settings(outbox_lease_seconds=1)
+    settings = relay_settings(outbox_lease_seconds=1, outbox_handler_timeout_seconds=1)
     register(subscription(handler))
     await publish_ticks(url, [(uuid7(), 0)])
     async with running(url, [subscription(handler)], settings):
@@ -127,7 +127,7 @@ async def test_a_handler_that_outlives_its_lease_is_rolled_back_and_retried(url:
     [effect] = await query(url, "SELECT relay FROM public.test_effects")
     assert effect["relay"] in {"slow", "other"}  # whoever retried it
     [row] = await query(url, "SELECT attempts, last_error FROM kernel.outbox_deliveries")
-    assert row["attempts"] == 2 and "longer than the lease" in row["last_error"]
+    assert row["attempts"] == 2 and "longer than its timeout" in row["last_error"]
 
 
 async def test_one_failure_in_a_group_leaves_the_rest_of_the_group_done_exactly_once(
@@ -313,6 +313,29 @@ async def test_a_delivery_whose_relay_died_on_its_last_attempt_is_buried(url: st
     [row] = await query(url, "SELECT state, last_error FROM kernel.outbox_deliveries")
     assert row["state"] == "dead" and "lease expired" in row["last_error"]
     assert await count_effects(url) == 0
+
+
+async def test_the_relays_commits_do_not_wait_for_the_wal_flush(url: str) -> None:
+    """The acknowledgement turns synchronous_commit off for its own transaction only: the
+    handler that runs after it (one transaction each) commits that way, and nothing else."""
+    seen: list[str] = []
+
+    async def handler(tick: SeenTick, tx: Tx) -> None:
+        cur = await tx.execute("SELECT current_setting('synchronous_commit') AS value")
+        seen.append((await cur.fetchone())["value"])
+
+    sub = subscription(handler)
+    register(sub)
+    # The test server may run with it off altogether; this database's sessions have it on.
+    [db] = await query(url, "SELECT current_database() AS name")
+    await query(url, f'ALTER DATABASE "{db["name"]}" SET synchronous_commit = on')
+    await publish_ticks(url, [(uuid7(), 0)])
+    async with running(url, [sub]) as relay:
+        await eventually(lambda: _states_are(url, {"done"}))
+        async with relay.db.connection() as conn:
+            after = await (await conn.execute("SHOW synchronous_commit")).fetchone()
+    assert seen == ["off"]
+    assert after == {"synchronous_commit": "on"}
 
 
 def test_a_process_that_never_registered_reads_the_manifests(

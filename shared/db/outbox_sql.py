@@ -14,7 +14,16 @@ one lane at once, and a lane's next delivery starts after the previous handler c
 # lease makes a claim survive its own short transaction; an expired lease (its relay died)
 # is claimable again. `attempts` counts claims, so a handler that kills its process still
 # reaches the attempt limit.
-CLAIM = """
+#
+# The claim and the acknowledgement commit without waiting for the WAL flush (ASYNC_COMMIT,
+# evaluated in their WHERE so it costs no statement of its own): the relay's commits then
+# leave the flushes to the writers whose clients wait for them. A database crash may forget
+# the last fraction of a second of them, never half of one: an acknowledgement is lost with
+# its handler's effects (one transaction), so the delivery runs again and takes effect once;
+# a lost claim only hands its deliveries back. Whatever a later synchronous commit builds on
+# them is flushed with it, the WAL being one sequence.
+ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true) IS NOT NULL"
+CLAIM = f"""
 WITH due AS MATERIALIZED (
     SELECT d.id
     FROM kernel.outbox_deliveries d
@@ -37,7 +46,7 @@ WITH due AS MATERIALIZED (
         attempts = d.attempts + 1,
         last_attempt_at = now()
     FROM due
-    WHERE d.id = due.id
+    WHERE d.id = due.id AND {ASYNC_COMMIT}
     RETURNING d.id, d.event_id, d.subscriber, d.attempts, d.seq
 )
 SELECT c.id, c.event_id, c.subscriber, c.attempts, e.type, e.payload::text AS payload,
@@ -49,16 +58,26 @@ ORDER BY c.seq"""
 # deliveries whose lease is still ours. Alone, it runs first in the handler's transaction and
 # row-locks the delivery, so no other relay can claim it while the handler runs, however long
 # that is. For a group of deliveries in one transaction it runs last (shared/db/relay.py).
-ACK = """
+ACK = f"""
 UPDATE kernel.outbox_deliveries
 SET state = 'done', done_at = now(), lease_token = NULL, lease_expires_at = NULL
-WHERE id = ANY(%s) AND lease_token = %s AND state = 'pending'"""
+WHERE id = ANY(%s) AND lease_token = %s AND state = 'pending' AND {ASYNC_COMMIT}"""
 
 FAIL = """
 UPDATE kernel.outbox_deliveries
 SET state = %(state)s, next_attempt_at = now() + make_interval(secs => %(delay)s),
     last_error = %(error)s, lease_token = NULL, lease_expires_at = NULL
 WHERE id = %(id)s AND lease_token = %(token)s"""
+
+# The heartbeat: a live relay keeps its claim for another lease. Rows its own handlers have
+# locked (a single delivery marks itself done first) are skipped, not waited for: the lock
+# already keeps every other relay off them, and their transaction settles their lease.
+RENEW = """
+UPDATE kernel.outbox_deliveries
+SET lease_expires_at = now() + make_interval(secs => %(lease_seconds)s)
+WHERE id IN (SELECT id FROM kernel.outbox_deliveries
+             WHERE id = ANY(%(ids)s) AND lease_token = %(token)s AND state = 'pending'
+             FOR UPDATE SKIP LOCKED)"""
 
 # Claimed but not finished (the relay is stopping, or the lease ran out first): hand back at
 # once; the attempt is not counted (uncount = 1) unless the handler ran (uncount = 0).

@@ -27,6 +27,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from shared.db import events
 from shared.db.batching import BatchedRead
 from shared.logging.tracing import TracedCursor
 
@@ -78,6 +79,7 @@ class Database:
         await self.pool.open(wait=True, timeout=15)
 
     async def close(self) -> None:
+        await events.stop_notifying(self)
         if self._checking is not None:
             self._checking.cancel()
             await asyncio.gather(self._checking, return_exceptions=True)
@@ -99,12 +101,14 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        """One transaction: commits when the block ends, rolls back if it raises."""
+        """One transaction: commits when the block ends, rolls back if it raises. Events it
+        published wake the relays once it has committed (shared/db/events.py)."""
         if self.down:
             raise DatabaseUnavailable("the database is unreachable")
         conn = None
         try:
-            async with self.pool.connection() as conn, conn.transaction():
+            async with self.pool.connection() as conn, events.announcing(self, conn), \
+                    conn.transaction():
                 yield conn
         except psycopg.OperationalError as exc:
             self._after_failure(conn, exc)

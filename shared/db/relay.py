@@ -5,8 +5,16 @@ alone, and any number may share a database. A delivery is at least once, its eff
 once: the handler runs in a transaction that also marks the delivery done, so a crash rolls
 back both. The SQL, with the ordering model, is in shared/db/outbox_sql.py.
 
-LISTEN only wakes the loop early; the poll is what guarantees delivery, so a lost
-notification or a dropped listening connection costs at most one poll interval.
+Wake-ups: a commit in this process that published wakes the loop in-process; commits in other
+processes reach it through LISTEN (shared/db/events.py). Both only wake the loop early; the poll
+is what guarantees delivery, so a lost notification or a dropped listening connection costs at
+most one poll interval.
+
+Leases: a claim's lease is short (OUTBOX_LEASE_SECONDS) and renewed every third of it while its
+deliveries run, so a relay that dies has its claims taken over within one lease, while a live
+one keeps a batch or a long handler for as long as it needs. A single delivery also holds its
+row lock while its handler runs, and grouped handlers run only while the lease is known to be
+ours: no delivery ever runs under two live claims.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +36,7 @@ from opentelemetry.trace import Span, SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from psycopg import AsyncCursor
 
+from shared.db import events
 from shared.db import outbox_sql as sql
 from shared.db.backoff import retry_delay
 from shared.db.events import NOTIFY_CHANNEL
@@ -63,6 +72,42 @@ class _LeaseLost(Exception):
     """Another relay took the delivery over after our lease expired: it is theirs now."""
 
 
+def _now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+class _Lease:
+    """The lease of one claim, as this relay knows it. `until` errs early: the server grants
+    the lease (and each renewal) after we ask for it, and a renewal only counts when its answer
+    arrived while the lease was still ours, so until then no other relay can have taken over."""
+
+    def __init__(self, token: UUID, seconds: float) -> None:
+        self.token = token
+        self.seconds = seconds
+        self.until = _now() + seconds
+        self._bounded: dict[asyncio.Timeout, float] = {}  # running work -> its own deadline
+
+    def live(self) -> bool:
+        return _now() < self.until
+
+    def renewed(self, asked_at: float) -> None:
+        self.until = asked_at + self.seconds
+        for timeout, deadline in self._bounded.items():
+            if not timeout.expired():
+                timeout.reschedule(min(deadline, self.until))
+
+    @contextlib.asynccontextmanager
+    async def bounding(self, seconds: float) -> AsyncIterator[None]:
+        """A timeout of `seconds` that also runs out with the lease (each renewal moves it)."""
+        deadline = _now() + seconds
+        async with asyncio.timeout_at(min(deadline, self.until)) as timeout:
+            self._bounded[timeout] = deadline
+            try:
+                yield
+            finally:
+                del self._bounded[timeout]
+
+
 class Relay:
     housekeeping_interval = 5.0  # seconds between gauge refreshes and reaping
     purge_interval = 60.0  # seconds between purges of old done deliveries
@@ -83,21 +128,27 @@ class Relay:
         self._loop: asyncio.Task[None] | None = None
         self._helpers: list[asyncio.Task[None]] = []
         self._orphaned_logged = 0
+        self._unsubscribe: Callable[[], None] | None = None
 
     async def start(self) -> None:
         self._helpers.append(asyncio.create_task(self._housekeeping(), name="outbox-housekeeping"))
         self._helpers += [asyncio.create_task(self._every(job), name=job.name)
                           for job in self.periodic]
         if self.subscriptions:
+            self._unsubscribe = events.on_commit(self.db.url, self._wake.set)
             self._helpers.append(asyncio.create_task(self._listen(), name="outbox-listen"))
             self._loop = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        """Let the deliveries in flight finish (up to one lease), hand back the rest, stop."""
+        """Let the deliveries in flight finish (up to one handler timeout), hand back the rest,
+        stop."""
         self._stopping = True
         self._wake.set()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         if self._loop is not None:
-            _, late = await asyncio.wait({self._loop}, timeout=self.settings.outbox_lease_seconds)
+            _, late = await asyncio.wait({self._loop},
+                                         timeout=self.settings.outbox_handler_timeout_seconds)
             if late:
                 log.warning("outbox_relay_stop_timeout")
                 self._loop.cancel()
@@ -113,12 +164,10 @@ class Relay:
             # Cleared before the claim: a NOTIFY arriving during it wakes the next wait at once.
             self._wake.clear()
             try:
-                token = uuid4()
-                # The claim's lease ends no sooner than this (it is granted after we ask).
-                deadline = time.monotonic() + self.settings.outbox_lease_seconds
-                batch = await self._claim(token)
+                lease = _Lease(uuid4(), self.settings.outbox_lease_seconds)
+                batch = await self._claim(lease.token)
                 if batch:
-                    await self._deliver_batch(batch, token, deadline)
+                    await self._deliver_batch(batch, lease)
                     continue
                 timeout = await self._idle_timeout()
             except Exception:  # the database is restarting or unreachable: try again later
@@ -144,7 +193,7 @@ class Relay:
         seconds = rows[0]["seconds"]
         return self._poll if seconds is None else min(self._poll, max(seconds, 0.001))
 
-    async def _deliver_batch(self, batch: list[Claimed], token: UUID, deadline: float) -> None:
+    async def _deliver_batch(self, batch: list[Claimed], lease: _Lease) -> None:
         # A batch holds at most one delivery per lane (see the claim), so its deliveries may
         # run side by side without breaking any lane's order; up to `outbox_concurrency` run
         # at once. Deliveries to subscribers that share transactions run in groups, each group
@@ -159,11 +208,12 @@ class Relay:
         limit = asyncio.Semaphore(lanes)
         unstarted: list[UUID] = []  # handed back with the attempt not counted
         ran: list[UUID] = []  # handed back, attempt counted: their handlers ran
+        token = lease.token
 
         async def run(unit: list[Claimed]) -> None:
             async with limit:
-                if len(unit) > 1 and not self._stopping and time.monotonic() < deadline:
-                    left = await self._deliver_together(unit, token, deadline)
+                if len(unit) > 1 and not self._stopping and lease.live():
+                    left = await self._deliver_together(unit, lease)
                     if left is not None:  # the group took effect, up to a stop
                         unstarted.extend(d.id for d in left)
                         return
@@ -172,7 +222,7 @@ class Relay:
                     grouped = False
                 for delivery in unit:
                     # Past the claim's lease another relay may already hold the delivery.
-                    if self._stopping or time.monotonic() >= deadline:
+                    if self._stopping or not lease.live():
                         (ran if grouped else unstarted).append(delivery.id)
                         continue
                     try:
@@ -180,35 +230,57 @@ class Relay:
                     except Exception:  # could not even record the failure: the lease expires
                         log.exception("outbox_delivery_error", delivery_id=str(delivery.id))
 
-        await asyncio.gather(*(run(unit) for unit in units))
+        beat = asyncio.create_task(self._heartbeat(lease, [d.id for d in batch]),
+                                   name="outbox-heartbeat")
+        try:
+            await asyncio.gather(*(run(unit) for unit in units))
+        finally:
+            beat.cancel()
+            await asyncio.gather(beat, return_exceptions=True)
         for ids, counted in ((unstarted, False), (ran, True)):
             if ids:
                 async with self.db.connection() as conn:
                     await _untraced(conn, sql.RELEASE, {"ids": ids, "token": token,
                                                         "uncount": 0 if counted else 1})
 
-    async def _deliver_together(self, group: list[Claimed], token: UUID,
-                                deadline: float) -> list[Claimed] | None:
+    async def _heartbeat(self, lease: _Lease, ids: list[UUID]) -> None:
+        """Renew the lease of the batch's unfinished deliveries every third of a lease."""
+        while True:
+            await asyncio.sleep(lease.seconds / 3)
+            asked = _now()
+            try:
+                async with self.db.connection() as conn:
+                    await _untraced(conn, sql.RENEW, {"ids": ids, "token": lease.token,
+                                                      "lease_seconds": lease.seconds})
+            except Exception as exc:  # the lease runs out: no new delivery of it starts
+                log.warning("outbox_lease_renewal_failed", error=repr(exc)[:200])
+                continue
+            if lease.live():  # answered in time: what was still ours is ours for longer
+                lease.renewed(asked)
+
+    async def _deliver_together(self, group: list[Claimed],
+                                lease: _Lease) -> list[Claimed] | None:
         """The deliveries of `group` in one transaction, until done or the relay stops: returns
         those not started, or None when anything failed and all of it was rolled back.
 
         The deliveries are marked done last, guarded by the lease token: a relay that took one
-        over after our lease expired makes the mark miss, and the whole group rolls back. The
-        handlers get half of what is left of the lease, so a rerun one by one can still start.
+        over after our lease expired makes the mark miss, and the whole group rolls back. Their
+        rows are not locked until then, so the handlers run only while the lease is ours.
         """
         seconds: list[float] = []
-        budget = (deadline - time.monotonic()) / 2
+        token = lease.token
         try:
-            async with self.db.transaction() as tx:
-                async with asyncio.timeout(budget):  # not around COMMIT: that may succeed late
-                    for delivery in group:
-                        if self._stopping:
-                            break
-                        started = time.perf_counter()
-                        with self._handling(delivery):
-                            await self._handle(delivery, tx)
-                        seconds.append(time.perf_counter() - started)
-                    await _acknowledge(tx, [d.id for d in group[:len(seconds)]], token)
+            # The timeout is not around COMMIT: that may succeed late.
+            async with self.db.transaction() as tx, \
+                    lease.bounding(self.settings.outbox_handler_timeout_seconds):
+                for delivery in group:
+                    if self._stopping:
+                        break
+                    started = time.perf_counter()
+                    with self._handling(delivery):
+                        await self._handle(delivery, tx)
+                    seconds.append(time.perf_counter() - started)
+                await _acknowledge(tx, [d.id for d in group[:len(seconds)]], token)
         except Exception as exc:  # each delivery's own run records what fails there
             GROUPS_ROLLED_BACK.inc()
             log.info("outbox_group_rolled_back", deliveries=len(group), error=repr(exc)[:200])
@@ -223,10 +295,10 @@ class Relay:
         with self._handling(delivery) as span:
             try:
                 async with self.db.transaction() as tx:
-                    # A handler gets one lease to finish: a hung one must not hold its
-                    # connection, its row lock and its lane forever. It is rolled back and
-                    # retried instead. (Not around COMMIT: that may succeed late.)
-                    async with asyncio.timeout(self.settings.outbox_lease_seconds):
+                    # A hung handler must not hold its connection, its row lock and its lane
+                    # forever: after its timeout it is rolled back and retried instead. (Not
+                    # around COMMIT: that may succeed late.)
+                    async with asyncio.timeout(self.settings.outbox_handler_timeout_seconds):
                         await _acknowledge(tx, [delivery.id], token)
                         await self._handle(delivery, tx)
                 outcome = "done"
@@ -274,7 +346,8 @@ class Relay:
         async with self.db.connection() as conn:
             await conn.execute(sql.FAIL, {
                 "id": delivery.id, "token": token, "state": "dead" if dead else "pending",
-                "delay": delay, "error": _describe(exc, self.settings.outbox_lease_seconds),
+                "delay": delay,
+                "error": _describe(exc, self.settings.outbox_handler_timeout_seconds),
             })
         return "dead" if dead else "retry"
 
@@ -376,9 +449,10 @@ async def _untraced(conn: Tx, query: str, params: Any = None) -> list[dict[str, 
         return await cur.fetchall() if cur.description else []
 
 
-def _describe(exc: Exception, lease_seconds: int) -> str:
+def _describe(exc: Exception, timeout_seconds: int) -> str:
     if isinstance(exc, TimeoutError) and not str(exc):
-        return f"TimeoutError: the handler ran longer than the lease ({lease_seconds} s)"
+        return (f"TimeoutError: the handler ran longer than its timeout ({timeout_seconds} s, "
+                "OUTBOX_HANDLER_TIMEOUT_SECONDS)")
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 

@@ -1,0 +1,179 @@
+"""How relays learn of new events: woken after the commit, not by a NOTIFY inside it.
+
+A transaction the kernel owns (`Database.transaction()`, the Idempotency-Key transaction) does
+not NOTIFY: once it has committed, this process's relays are woken in-process and the others
+by a NOTIFY from a connection of its own (shared/db/events.py). Each test pushes the poll out
+to a minute, so only the wake-up under test can deliver within the test's patience.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+from uuid_utils.compat import uuid7
+
+from shared.db import events
+from shared.db.events import NOTIFY_CHANNEL, publish
+from shared.db.pool import Database
+from shared.db.relay import Relay
+from shared.settings import Settings
+from tests.fixtures import bearer, eventually, make_settings
+from tests.outbox_support import (
+    Tick,
+    count_effects,
+    prepare,
+    publish_ticks,
+    query,
+    recorder,
+    register,
+    relay_settings,
+    running,
+    subscription,
+)
+from tests.test_outbox_crash import spawn
+
+__all__ = ["spawn"]  # the fixture that runs a relay in a process of its own
+
+NO_POLL = relay_settings(outbox_poll_ms=60_000)
+
+
+@pytest.fixture
+async def url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    return await prepare(database_url, monkeypatch)
+
+
+@contextlib.asynccontextmanager
+async def publisher(url: str) -> AsyncIterator[Database]:
+    db = Database(url, min_size=1, max_size=2)
+    await db.open()
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@contextlib.asynccontextmanager
+async def listening(url: str) -> AsyncIterator[list[psycopg.Notify]]:
+    """What arrives on the relays' channel while the block runs (and shortly after)."""
+    heard: list[psycopg.Notify] = []
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+        async def collect() -> None:
+            async for notify in conn.notifies():
+                heard.append(notify)
+
+        task = asyncio.create_task(collect())
+        try:
+            yield heard
+            await asyncio.sleep(0.5)  # a NOTIFY sent at commit has long arrived by now
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_commit_wakes_the_relay_of_its_own_process_without_any_notify(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def deaf(self: Relay) -> None:  # this relay hears no NOTIFY at all
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(Relay, "_listen", deaf)
+    monkeypatch.setattr(events._Notifier, "poke", lambda self: None)  # and none is sent
+    sub = subscription(recorder())
+    register(sub)
+    async with running(url, [sub], NO_POLL) as relay, publisher(url) as db, \
+            listening(url) as heard:
+        await relay.housekeep(purge=False)  # the loop has claimed nothing and sleeps
+        async with db.transaction() as tx:
+            await publish(tx, Tick(key=uuid7(), n=0))
+        await eventually(lambda: _effects_at_least(url, 1))
+    assert heard == []
+
+
+async def test_a_kernel_transaction_does_not_notify_from_inside_it(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the notifier's own NOTIFY, after the commit; a bare psycopg transaction (no
+    kernel around it) still NOTIFYs from inside, as the one way it can wake anyone."""
+    monkeypatch.setattr(events._Notifier, "poke", lambda self: None)
+    register(subscription(recorder()))
+    async with publisher(url) as db, listening(url) as heard:
+        async with db.transaction() as tx:
+            await publish(tx, Tick(key=uuid7(), n=0))
+            rolled_back = None
+        with contextlib.suppress(RuntimeError):
+            async with db.transaction() as tx:
+                await publish(tx, Tick(key=uuid7(), n=1))
+                rolled_back = tx
+                raise RuntimeError("changed my mind")
+    assert heard == [] and rolled_back is not None
+    async with listening(url) as heard:
+        await publish_ticks(url, [(uuid7(), 2)])
+    assert len(heard) == 1
+
+
+async def test_the_commit_wakes_a_relay_in_another_process(url: str, spawn) -> None:
+    register(subscription(recorder()))  # publish() fans out to the subscriber's name
+    spawn(url, "effect", OUTBOX_POLL_MS="60000")
+    await eventually(lambda: _listener_count(url, 1), timeout=20)
+    await asyncio.sleep(0.2)  # its first claim found nothing: it sleeps for a minute
+    async with publisher(url) as db, listening(url) as heard:
+        for n in range(3):  # a burst: the first NOTIFY at once, the rest coalesced
+            async with db.transaction() as tx:
+                await publish(tx, Tick(key=uuid7(), n=n))
+        await eventually(lambda: _effects_at_least(url, 3), timeout=10)
+    assert 1 <= len(heard) <= 3
+    assert {r["relay"] for r in await query(url, "SELECT relay FROM public.test_effects")} \
+        == {"child"}
+
+
+async def test_a_pool_closed_right_after_a_commit_still_sends_its_notify(url: str) -> None:
+    """What a CLI command does (create-admin publishes, then exits): the wake-up is not lost."""
+    register(subscription(recorder()))
+    async with listening(url) as heard:
+        db = Database(url, min_size=1, max_size=2)
+        await db.open()
+        async with db.transaction() as tx:
+            await publish(tx, Tick(key=uuid7(), n=0))
+        await db.close()
+    assert len(heard) == 1
+
+
+class TestThroughTheApp:
+    """The Idempotency-Key transaction is the kernel's too: a create that publishes wakes the
+    app's own relay after its commit, with no NOTIFY and no poll."""
+
+    @pytest.fixture
+    def settings(self, monkeypatch: pytest.MonkeyPatch) -> Settings:
+        async def deaf(self: Relay) -> None:
+            await asyncio.Event().wait()
+
+        monkeypatch.setattr(Relay, "_listen", deaf)
+        monkeypatch.setattr(events._Notifier, "poke", lambda self: None)
+        return make_settings(relay_enabled="true", outbox_poll_ms="60000")
+
+    async def test_a_created_product_reaches_inventory(self, app, client) -> None:
+        await asyncio.sleep(0.2)  # the relay's first claim found nothing; it sleeps a minute
+        created = await client.post("/v1/products", headers={
+            **bearer(app), "Idempotency-Key": "k"}, json={
+            "sku": "TEA-1", "name": "Tea", "price_cents": 450, "currency": "EUR",
+            "category": "tea"})
+        assert created.status_code == 201, created.text
+
+        async def tracked() -> bool:
+            return (await client.get(f"/v1/inventory/{created.json()['id']}")).status_code == 200
+
+        assert await eventually(tracked)
+
+
+async def _effects_at_least(url: str, n: int) -> bool:
+    return await count_effects(url) >= n
+
+
+async def _listener_count(url: str, n: int) -> bool:
+    rows = await query(url, "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND application_name = 'rampart-outbox-listen'")
+    return rows[0]["n"] >= n

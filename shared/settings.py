@@ -323,9 +323,9 @@ def _check(settings: Settings) -> Settings:
     if settings.smtp_timeout < 1:
         raise SettingsError("SMTP_TIMEOUT must be at least 1")
     # Only where mail is sent: a relay with short leases and no SMTP server is fine.
-    if smtp is not None and settings.smtp_timeout >= settings.outbox_lease_seconds:
-        raise SettingsError("SMTP_TIMEOUT must be less than OUTBOX_LEASE_SECONDS when SMTP_URL "
-                            "is set (a mail is sent within one relay lease)")
+    if smtp is not None and settings.smtp_timeout >= settings.outbox_handler_timeout_seconds:
+        raise SettingsError("SMTP_TIMEOUT must be less than OUTBOX_HANDLER_TIMEOUT_SECONDS when "
+                            "SMTP_URL is set (a mail is sent within one handler's time)")
     _, address = parseaddr(settings.mail_from)
     if ("@" not in address or address.startswith("@") or address.endswith("@")
             or not settings.mail_from.isprintable()):

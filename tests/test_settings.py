@@ -110,7 +110,7 @@ def test_production_sends_an_smtp_password_only_over_tls() -> None:
 
 @pytest.mark.parametrize(("env", "named"), [
     ({"SMTP_TIMEOUT": "0"}, "SMTP_TIMEOUT"), ({"SMTP_TIMEOUT": "ten"}, "SMTP_TIMEOUT"),
-    ({"SMTP_TIMEOUT": "30", "OUTBOX_LEASE_SECONDS": "30", "SMTP_URL": "smtp://h"},
+    ({"SMTP_TIMEOUT": "30", "OUTBOX_HANDLER_TIMEOUT_SECONDS": "30", "SMTP_URL": "smtp://h"},
      "SMTP_TIMEOUT"),
     ({"MAIL_FROM": "rampart"}, "MAIL_FROM"), ({"MAIL_FROM": "Rampart <rampart@>"}, "MAIL_FROM"),
     ({"MAIL_FROM": "a@b.example\r\nBcc: eve@example.com"}, "MAIL_FROM"),

@@ -32,9 +32,11 @@ class Subscription:
 
     `shares_transaction=True` lets the relay run this handler's deliveries in one transaction
     with others (one commit for many). Declare it only for a handler that does nothing but
-    short database writes: no publishing (its per-aggregate lock would be held until the group
-    commits), no calls outside the database (a failing group-mate reruns every handler of the
-    group), no long locks.
+    short database writes: no calls outside the database (a failing group-mate reruns every
+    handler of the group), no long locks, no locks on rows that other handlers lock in another
+    order (a deadlock costs the group a second and a rerun, one delivery per transaction). It
+    may publish: its events are written with the group's commit, their locks taken in a fixed
+    order (shared/db/events.py).
 
     `needs_settings=True` calls `handler(payload, tx, settings)` with the relay's settings, for
     a handler that reaches a configured service (notifications' SMTP server): the tests and

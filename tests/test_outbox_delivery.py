@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from typing import ClassVar
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -16,15 +18,17 @@ from uuid_utils.compat import uuid7
 
 from shared.db import events
 from shared.db import relay as relay_module
-from shared.db.events import publish
+from shared.db.events import Event, publish
 from shared.db.pool import Tx
 from shared.logging.tracing import setup_tracing, tracer
+from shared.modules import Subscription
 from tests.fixtures import eventually
 from tests.outbox_support import (
     SUBSCRIBER,
     SeenTick,
     Tick,
     count_effects,
+    do_nothing,
     prepare,
     publish_ticks,
     query,
@@ -163,6 +167,40 @@ async def test_one_failure_in_a_group_leaves_the_rest_of_the_group_done_exactly_
     after = _sample("outbox_deliveries_total", subscriber=SUBSCRIBER, outcome="done")
     assert after - before == 8
     assert _sample("outbox_groups_rolled_back_total") - rolled_back == 1
+
+
+class Echo(Event, frozen=True, kw_only=True):
+    aggregate: ClassVar[str] = "key"
+    key: UUID
+    n: int
+
+
+async def test_grouped_handlers_publish_each_event_once_and_none_from_a_rolled_back_group(
+        url: str) -> None:
+    """A sharing handler's events travel with its group's commit: the group that fails writes
+    none of them, the reruns write each once, and the events are delivered on."""
+    failed: list[int] = []
+    echoes = Subscription(Echo.type_name(), "test.echo", SeenTick, recorder("echo"))
+
+    async def handler(tick: SeenTick, tx: Tx) -> None:
+        await publish(tx, Echo(key=uuid7(), n=100 + tick.n))
+        if tick.n == 2 and not failed:  # fails in the group only
+            failed.append(tick.n)
+            raise RuntimeError("flaky once")
+
+    sub = subscription(handler, shares_transaction=True)
+    register(sub, echoes)
+    await publish_ticks(url, [(uuid7(), n) for n in range(6)])  # 6 lanes: one group of 6
+    async with running(url, [sub, echoes], relay_settings(outbox_concurrency=1,
+                                                          outbox_backoff_base_ms=10)):
+        await eventually(lambda: _states_are(url, {"done"}))
+    published = await query(url, "SELECT (payload->>'n')::int AS n, count(*) AS times"
+                                 " FROM kernel.outbox_events WHERE type = 'Echo'"
+                                 " GROUP BY 1 ORDER BY 1")
+    assert published == [{"n": 100 + n, "times": 1} for n in range(6)]
+    effects = await query(url, "SELECT n FROM public.test_effects ORDER BY n")
+    assert effects == [{"n": 100 + n} for n in range(6)]  # each echoed once
+    assert failed == [2]
 
 
 @pytest.mark.parametrize("shares", [False, True])
@@ -375,3 +413,35 @@ async def _listener_pid(url: str, other_than: int | None = None) -> int | None:
     pids = [r["pid"] for r in rows if r["pid"] != other_than]
     return pids[0] if pids else None
 
+
+
+async def test_a_transaction_s_events_travel_with_its_commit_and_go_with_its_rollbacks(
+        url: str) -> None:
+    """In `Database.transaction()` publish() writes at the commit: a rolled-back transaction
+    writes nothing, and an event published in a savepoint that rolls back is gone with it,
+    while the rest of the transaction commits."""
+    from shared.db.pool import Database
+
+    register(subscription(do_nothing))
+    db = Database(url)
+    await db.open()
+    try:
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as tx:
+                await publish(tx, Tick(key=uuid7(), n=1))
+                raise RuntimeError("rolled back")
+        async with db.transaction() as tx:
+            await publish(tx, Tick(key=uuid7(), n=2))
+            with pytest.raises(RuntimeError):
+                async with tx.transaction():  # a savepoint: the BEGIN is sent first
+                    await publish(tx, Tick(key=uuid7(), n=3))
+                    raise RuntimeError("savepoint rolled back")
+            await publish(tx, Tick(key=uuid7(), n=4))
+        async with db.transaction():  # nothing run, nothing published: nothing sent
+            pass
+    finally:
+        await db.close()
+    rows = await query(url, "SELECT (payload->>'n')::int AS n FROM kernel.outbox_events"
+                            " ORDER BY 1")
+    assert rows == [{"n": 2}, {"n": 4}]
+    assert len(await query(url, "SELECT 1 FROM kernel.outbox_deliveries")) == 2

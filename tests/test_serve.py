@@ -42,19 +42,28 @@ def server(database_url, workers, server_env):
            "LOG_LEVEL": "WARNING", "RELAY_ENABLED": "false", **server_env}
     process = subprocess.Popen([sys.executable, "-m", "shared", "serve", "--port", str(port),
                                 "--workers", str(workers)],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, start_new_session=True)
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    lines: list[str] = []
+    assert process.stdout is not None
+    output = process.stdout  # stdout and stderr together
+    threading.Thread(target=lambda: lines.extend(line.decode() for line in output),
+                     daemon=True).start()
     deadline = time.monotonic() + 30
+    # Ready, and every worker serving: a worker still starting when SIGTERM arrives ignores it
+    # until granian kills it 30 s later (#15, finding 12: granian's start-up edge).
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
+            if (httpx.get(f"{base}/health/ready", timeout=1).status_code == 200
+                    and "".join(lines).count("Started worker") >= workers):
                 break
         except httpx.HTTPError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     else:
         _stop(process)
-        raise AssertionError(process.stderr.read().decode() if process.stderr else "no start")
+        raise AssertionError("".join(lines) or "no start")
     yield process, base
     _stop(process)
 

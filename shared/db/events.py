@@ -106,10 +106,13 @@ SELECT pg_notify(%(channel)s, '') FROM event WHERE %(notify)s"""
 
 
 async def publish(tx: Tx, event: Event) -> UUID:
+    """Store `event` and its deliveries in `tx`'s transaction. In a transaction the kernel owns
+    (`announcing()`), the statement waits for the commit and travels with it (one round trip
+    fewer, and the aggregate's lock is held only for the commit); anywhere else it runs now."""
     event_id = uuid7()
     aggregate_id = getattr(event, type(event).aggregate)
     subscribers = list(subscribers_of(event.type_name()))
-    await tx.execute(_PUBLISH, {
+    params = {
         "space": AGGREGATE_LOCK_SPACE,
         # UUIDv7's last bytes are random: a fine hash. A collision only serialises two
         # unrelated aggregates' publishers for a moment.
@@ -117,25 +120,64 @@ async def publish(tx: Tx, event: Event) -> UUID:
         "id": event_id, "type": event.type_name(), "aggregate_id": aggregate_id,
         "payload": msgspec.json.encode(event).decode(), "traceparent": current_traceparent(),
         "occurred_at": datetime.now(UTC), "delivery_ids": [uuid7() for _ in subscribers],
-        "subscribers": subscribers, "channel": NOTIFY_CHANNEL,
-        "notify": bool(subscribers) and not _wake_after_commit(tx),
-    })
+        "subscribers": subscribers, "channel": NOTIFY_CHANNEL, "notify": False,
+    }
+    scope = _announcing.get()
+    # Inside a savepoint of the slice's own (psycopg's `tx.transaction()`), the event must
+    # roll back with the savepoint: it is written at once.
+    if scope is not None and scope.conn is tx and not getattr(tx, "_num_transactions", 0):
+        scope.published = True
+        scope.pending.append(params)
+        return event_id
+    params["notify"] = bool(subscribers) and not _wake_after_commit(tx)
+    await tx.execute(_PUBLISH, params)
     return event_id
+
+
+async def write_pending(tx: Tx) -> None:
+    """The kernel, committing a transaction it owns, in the pipeline that ends with COMMIT:
+    write the events published in it, in the order they were published."""
+    scope = _announcing.get()
+    if scope is None or scope.conn is not tx:
+        return
+    pending, scope.pending = scope.pending, []
+    # In the order of their aggregates' lock keys (stable: one aggregate's events keep theirs),
+    # so that two commits publishing for the same aggregates never wait on each other in a
+    # circle: the locks are the last a transaction takes, always in ascending order.
+    for params in sorted(pending, key=lambda p: p["key"]):  # type: ignore[arg-type, return-value]
+        await tx.execute(_PUBLISH, params)
+
+
+def has_pending(tx: Tx) -> bool:
+    scope = _announcing.get()
+    return scope is not None and scope.conn is tx and bool(scope.pending)
+
+
+def discard_pending(tx: Tx) -> None:
+    """The kernel rolled the effects back (the idempotency kernel keeps a 4xx answer, not its
+    effects): forget the events published in them."""
+    scope = _announcing.get()
+    if scope is not None and scope.conn is tx:
+        scope.pending = []
+        scope.after = []
+        scope.published = False
 
 
 # -- waking the relays after commit -----------------------------------------------------------
 
 class _Announcing:
-    __slots__ = ("conn", "published")
+    __slots__ = ("after", "conn", "pending", "published")
 
     def __init__(self, conn: Tx) -> None:
         self.conn = conn
         self.published = False
+        self.pending: list[dict[str, object]] = []  # publish()es waiting for the commit
+        self.after: list[Callable[[Database], None]] = []  # to call once it has committed
 
 
 _announcing: ContextVar[_Announcing | None] = ContextVar("rampart_announcing", default=None)
 # database URL -> what wakes each relay of this process that delivers from that database
-_local_relays: dict[str, set[Callable[[], None]]] = {}
+_local_relays: dict[str, set[Callable[[], bool]]] = {}
 _notifiers: weakref.WeakKeyDictionary[Database, _Notifier] = weakref.WeakKeyDictionary()
 
 
@@ -150,32 +192,51 @@ def _wake_after_commit(tx: Tx) -> bool:
 
 @asynccontextmanager
 async def announcing(db: Database, conn: Tx) -> AsyncIterator[None]:
-    """Around a transaction on `conn` (entered before it, so left after its commit): if
-    anything was published in it, wake the relays once it has committed. A transaction that
-    raises wakes nobody."""
+    """Around a transaction on `conn` (entered before it, so left after its commit): events
+    published in it wait for `write_pending()` in the commit's pipeline, and once it has
+    committed the relays are woken. A transaction that raises writes and wakes nothing."""
     scope = _Announcing(conn)
     reset = _announcing.set(scope)
     try:
         yield
     finally:
         _announcing.reset(reset)
+    if scope.pending:  # a kernel bug: the transaction ended without writing its events
+        log.error("outbox_events_not_written", events=len(scope.pending))
     if scope.published:
         wake_relays(db)
+    for call in scope.after:
+        call(db)
+
+
+def after_commit(tx: Tx, call: Callable[[Database], None]) -> bool:
+    """In a transaction the kernel owns, have `call(db)` run once it has committed (not if it
+    rolls back) and answer True; anywhere else answer False (the caller acts inside `tx`)."""
+    scope = _announcing.get()
+    if scope is None or scope.conn is not tx or getattr(tx, "_num_transactions", 0):
+        return False
+    scope.after.append(call)
+    return True
 
 
 def wake_relays(db: Database) -> None:
-    """Wake this process's relays on `db` now, and the other processes' by a NOTIFY."""
-    for wake in tuple(_local_relays.get(db.url, ())):
-        wake()
+    """Wake this process's relays on `db` now; and the other processes' by a NOTIFY, unless an
+    idle relay of this process takes the work at once. (A relay only ever sleeps with nothing
+    due, so a busy one claims again as soon as its batch is done; the NOTIFY is there so that
+    idle relays elsewhere share the load, or deliver it when this process runs none.)"""
+    idle = [wake() for wake in tuple(_local_relays.get(db.url, ()))]
+    if any(idle):
+        return
     notifier = _notifiers.get(db)
     if notifier is None:
         notifier = _notifiers[db] = _Notifier(db)
     notifier.poke()
 
 
-def on_commit(url: str, wake: Callable[[], None]) -> Callable[[], None]:
-    """Call `wake` after every commit in this process that published to `url`'s database;
-    returns what undoes it."""
+def on_commit(url: str, wake: Callable[[], bool]) -> Callable[[], None]:
+    """Call `wake` after every commit in this process that published to `url`'s database
+    (`wake` answers whether its relay was idle, so will claim the new work at once); returns
+    what undoes it."""
     _local_relays.setdefault(url, set()).add(wake)
     return lambda: _local_relays.get(url, set()).discard(wake)
 

@@ -23,6 +23,13 @@ one lane at once, and a lane's next delivery starts after the previous handler c
 # a lost claim only hands its deliveries back. Whatever a later synchronous commit builds on
 # them is flushed with it, the WAL being one sequence.
 ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true) IS NOT NULL"
+# The claim walks the due index in order with a plain index scan, which marks the entries of
+# deliveries done since the last vacuum as dead as it passes them, so that the next claim skips
+# them. A bitmap scan (what the planner picks when its row estimate is stale, as it always is
+# for a table this busy) marks nothing and reads every one of them each time: measured with a
+# few thousand due and 45,000 dead entries, 20 ms a claim, 5.6 ms for a claim that finds
+# nothing; 0.9 ms once the scan marks them.
+CLAIM_PLAN = "SELECT set_config('enable_bitmapscan', 'off', true)"
 CLAIM = f"""
 WITH due AS MATERIALIZED (
     SELECT d.id
@@ -58,10 +65,16 @@ ORDER BY c.seq"""
 # deliveries whose lease is still ours. Alone, it runs first in the handler's transaction and
 # row-locks the delivery, so no other relay can claim it while the handler runs, however long
 # that is. For a group of deliveries in one transaction it runs last (shared/db/relay.py).
+#
+# Only a pending delivery ever holds a lease token (acknowledging, failing, releasing and
+# reaping all clear it), so the token alone says "pending and still ours". Saying
+# `state = 'pending'` as well would let the generic plan of the prepared statement AND the
+# primary key with the partial due index, a scan of every due delivery (measured: 6 ms an
+# acknowledgement with 1,400 due, against 0.02 ms by the primary key alone).
 ACK = f"""
 UPDATE kernel.outbox_deliveries
 SET state = 'done', done_at = now(), lease_token = NULL, lease_expires_at = NULL
-WHERE id = ANY(%s) AND lease_token = %s AND state = 'pending' AND {ASYNC_COMMIT}"""
+WHERE id = ANY(%s) AND lease_token = %s AND {ASYNC_COMMIT}"""
 
 FAIL = """
 UPDATE kernel.outbox_deliveries
@@ -72,11 +85,12 @@ WHERE id = %(id)s AND lease_token = %(token)s"""
 # The heartbeat: a live relay keeps its claim for another lease. Rows its own handlers have
 # locked (a single delivery marks itself done first) are skipped, not waited for: the lock
 # already keeps every other relay off them, and their transaction settles their lease.
+# (The token alone says "pending", as for ACK.)
 RENEW = """
 UPDATE kernel.outbox_deliveries
 SET lease_expires_at = now() + make_interval(secs => %(lease_seconds)s)
 WHERE id IN (SELECT id FROM kernel.outbox_deliveries
-             WHERE id = ANY(%(ids)s) AND lease_token = %(token)s AND state = 'pending'
+             WHERE id = ANY(%(ids)s) AND lease_token = %(token)s
              FOR UPDATE SKIP LOCKED)"""
 
 # Claimed but not finished (the relay is stopping, or the lease ran out first): hand back at

@@ -24,12 +24,13 @@ from typing import Any
 import psycopg
 import structlog
 from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from shared.db import events
 from shared.db.batching import BatchedRead
-from shared.logging.tracing import TracedCursor
+from shared.db.connection import Connection, Cursor, begin_pending, control
 
 Tx = AsyncConnection[dict[str, Any]]
 log = structlog.get_logger("rampart.db")
@@ -40,6 +41,7 @@ PROBE_INTERVAL = 0.25
 PROBE_TIMEOUT = 1.0
 # SQLSTATE classes of a lost or refused connection: the server may be gone, so look.
 _LOST = ("08", "57P01", "57P02", "57P03")
+_OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
 
 class DatabaseUnavailable(psycopg.OperationalError):
@@ -62,7 +64,8 @@ class Database:
             min_size=self._sizes[0],
             max_size=self._sizes[1],
             open=False,
-            kwargs={"autocommit": True, "row_factory": dict_row, "cursor_factory": TracedCursor,
+            connection_class=Connection,
+            kwargs={"autocommit": True, "row_factory": dict_row, "cursor_factory": Cursor,
                     # psycopg prepares a statement server-side after this many executions.
                     "prepare_threshold": 2,
                     # timestamptz values come back in UTC whatever the server's zone.
@@ -101,15 +104,23 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        """One transaction: commits when the block ends, rolls back if it raises. Events it
-        published wake the relays once it has committed (shared/db/events.py)."""
+        """One transaction: commits when the block ends, rolls back if it raises. Its BEGIN
+        travels with its first statement and its events with its COMMIT (shared/db/cursors.py,
+        shared/db/events.py); once it has committed, the relays are woken."""
         if self.down:
             raise DatabaseUnavailable("the database is unreachable")
         conn = None
         try:
-            async with self.pool.connection() as conn, events.announcing(self, conn), \
-                    conn.transaction():
-                yield conn
+            async with self.pool.connection() as conn, events.announcing(self, conn):
+                conn.begin_pending = True  # type: ignore[attr-defined]
+                try:
+                    yield conn
+                except BaseException:
+                    conn.begin_pending = False  # type: ignore[attr-defined]
+                    if not conn.broken and conn.info.transaction_status in _OPEN:
+                        await control(conn, "ROLLBACK")
+                    raise
+                await commit(conn)
         except psycopg.OperationalError as exc:
             self._after_failure(conn, exc)
             raise
@@ -184,3 +195,18 @@ class Database:
 
     def stats(self) -> dict[str, int]:
         return self.pool.get_stats()
+
+
+async def commit(conn: Tx) -> None:
+    """COMMIT the transaction `Database.transaction()` or the idempotency kernel opened on
+    `conn`, with the events published in it, in one round trip. A transaction that ran no
+    statement and published nothing sends nothing at all."""
+    pending = begin_pending(conn)
+    conn.begin_pending = False  # type: ignore[attr-defined]
+    if pending and not events.has_pending(conn):
+        return
+    async with conn.pipeline():
+        if pending:
+            await control(conn, "BEGIN")
+        await events.write_pending(conn)
+        await control(conn, "COMMIT")

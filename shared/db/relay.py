@@ -34,11 +34,11 @@ import psycopg
 import structlog
 from opentelemetry.trace import Span, SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from psycopg import AsyncCursor
 
 from shared.db import events
 from shared.db import outbox_sql as sql
 from shared.db.backoff import retry_delay
+from shared.db.connection import Bookkeeping
 from shared.db.events import NOTIFY_CHANNEL
 from shared.db.outbox_metrics import (
     BACKLOG,
@@ -124,6 +124,8 @@ class Relay:
             self.subscriptions[sub.name] = sub
         self._poll = settings.outbox_poll_ms / 1000
         self._wake = asyncio.Event()
+        self._idle = False  # waiting for work: a wake-up is all it needs
+        self._next_due: float | None = None  # seconds until a retry falls due, as last claimed
         self._stopping = False
         self._loop: asyncio.Task[None] | None = None
         self._helpers: list[asyncio.Task[None]] = []
@@ -135,7 +137,7 @@ class Relay:
         self._helpers += [asyncio.create_task(self._every(job), name=job.name)
                           for job in self.periodic]
         if self.subscriptions:
-            self._unsubscribe = events.on_commit(self.db.url, self._wake.set)
+            self._unsubscribe = events.on_commit(self.db.url, self._woken)
             self._helpers.append(asyncio.create_task(self._listen(), name="outbox-listen"))
             self._loop = asyncio.create_task(self._run(), name="outbox-relay")
 
@@ -159,6 +161,12 @@ class Relay:
 
     # The delivery loop ------------------------------------------------------------------
 
+    def _woken(self) -> bool:
+        """A commit in this process published: claim now. Answers whether this relay was
+        idle, in which case nobody else need be told (shared/db/events.py)."""
+        self._wake.set()
+        return self._idle and not self._stopping
+
     async def _run(self) -> None:
         while not self._stopping:
             # Cleared before the claim: a NOTIFY arriving during it wakes the next wait at once.
@@ -169,29 +177,42 @@ class Relay:
                 if batch:
                     await self._deliver_batch(batch, lease)
                     continue
-                timeout = await self._idle_timeout()
+                next_due = self._next_due
+                timeout = self._poll if next_due is None else min(self._poll,
+                                                                   max(next_due, 0.001))
             except Exception:  # the database is restarting or unreachable: try again later
                 log.exception("outbox_relay_error")
                 timeout = self._poll
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
+            self._idle = True
+            try:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
+            finally:
+                self._idle = False
 
     async def _claim(self, token: UUID) -> list[Claimed]:
+        """Claim a batch; and, in the same round trip, learn how long until the next retry
+        falls due (`_next_due`; a NOTIFY only announces new events), for the sleep should the
+        batch be empty."""
+        subscribers = list(self.subscriptions)
         async with self.db.connection() as conn:
-            rows = await _untraced(conn, sql.CLAIM, {
-                "token": token, "lease_seconds": self.settings.outbox_lease_seconds,
-                "max_attempts": self.settings.outbox_max_attempts,
-                "subscribers": list(self.subscriptions), "batch": self.settings.outbox_batch_size,
-            })
+            async with conn.pipeline():
+                # A transaction of its own, for the planner setting (sql.CLAIM_PLAN says why).
+                await _send(conn, "BEGIN")
+                await _send(conn, sql.CLAIM_PLAN)
+                claim = await _send(conn, sql.CLAIM, {
+                    "token": token, "lease_seconds": self.settings.outbox_lease_seconds,
+                    "max_attempts": self.settings.outbox_max_attempts,
+                    "subscribers": subscribers, "batch": self.settings.outbox_batch_size,
+                })
+                due = await _send(conn, sql.NEXT_DUE, (subscribers,))
+                await _send(conn, "COMMIT")
+            rows = await claim.fetchall()
+            self._next_due = (await due.fetchone() or {}).get("seconds")
+            await claim.close()
+            await due.close()
         return [Claimed(**row) for row in rows]
-
-    async def _idle_timeout(self) -> float:
-        """Sleep until the next retry falls due, or one poll interval, whichever is sooner."""
-        async with self.db.connection() as conn:
-            rows = await _untraced(conn, sql.NEXT_DUE, (list(self.subscriptions),))
-        seconds = rows[0]["seconds"]
-        return self._poll if seconds is None else min(self._poll, max(seconds, 0.001))
 
     async def _deliver_batch(self, batch: list[Claimed], lease: _Lease) -> None:
         # A batch holds at most one delivery per lane (see the claim), so its deliveries may
@@ -425,7 +446,7 @@ class Relay:
             purged = 0
             for statement in (sql.PURGE_DELIVERIES, sql.PURGE_EVENTS):  # events after theirs
                 while True:
-                    async with AsyncCursor(conn) as cur:
+                    async with Bookkeeping(conn) as cur:
                         await cur.execute(statement, params)
                         deleted = cur.rowcount
                     purged += deleted
@@ -435,16 +456,24 @@ class Relay:
 
 
 async def _acknowledge(tx: Tx, delivery_ids: list[UUID], token: UUID) -> None:
-    async with AsyncCursor(tx) as cur:  # bookkeeping: the handler's own statements are traced
+    async with Bookkeeping(tx) as cur:  # bookkeeping: the handler's own statements are traced
         await cur.execute(sql.ACK, (delivery_ids, token))
         if cur.rowcount != len(delivery_ids):
             raise _LeaseLost
 
 
+async def _send(conn: Tx, query: str, params: Any = None) -> Bookkeeping:
+    """Bookkeeping sent untraced (see `_untraced`), results left on the cursor: in a pipeline,
+    read them after it has synced."""
+    cur = Bookkeeping(conn)
+    await cur.execute(query, params)
+    return cur
+
+
 async def _untraced(conn: Tx, query: str, params: Any = None) -> list[dict[str, Any]]:
     """The relay's bookkeeping skips the traced cursor: an idle relay polling every second
     would otherwise start a new trace each time."""
-    async with AsyncCursor(conn) as cur:
+    async with Bookkeeping(conn) as cur:
         await cur.execute(query, params)
         return await cur.fetchall() if cur.description else []
 

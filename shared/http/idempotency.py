@@ -39,11 +39,11 @@ from litestar.middleware import ASGIMiddleware
 from litestar.params import HeaderParameter
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
-from psycopg import AsyncCursor
 from psycopg.pq import TransactionStatus
 
 from shared.auth.principal import Principal
-from shared.db.events import announcing
+from shared.db.connection import control
+from shared.db.events import announcing, discard_pending, write_pending
 from shared.db.pool import Database, Tx
 from shared.http.middleware import read_body, replay_body
 from shared.http.problems import Problem, invalid
@@ -153,12 +153,6 @@ DELETE FROM kernel.idempotency_keys WHERE (caller, key) IN (
     ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED)"""
 
 
-async def _control(conn: Tx, command: str) -> None:
-    """Transaction control, untraced as psycopg's own BEGIN and COMMIT are, never prepared."""
-    async with AsyncCursor(conn) as cur:
-        await cur.execute(command, prepare=False)
-
-
 async def purge_expired(db: Database, batch: int = PURGE_BATCH, max_batches: int = 10) -> int:
     """Delete expired records, one short transaction per batch; return how many went."""
     deleted = 0
@@ -195,12 +189,12 @@ class Idempotency(ASGIMiddleware):
         async with db.connection() as conn, announcing(db, conn):
             try:
                 async with conn.pipeline():
-                    await _control(conn, "BEGIN")
+                    await control(conn, "BEGIN")
                     # The lookup runs after the lock, with a snapshot taken after it: a record
                     # committed by the request that held the lock before us is seen.
                     locked = await conn.execute(_LOCK, (lock_id(caller, key),))
                     found = await conn.execute(_FIND, (caller, key))
-                    await _control(conn, "SAVEPOINT effect")
+                    await control(conn, "SAVEPOINT effect")
                 if not (await locked.fetchone() or {}).get("locked"):
                     raise Problem(409, "A request with this Idempotency-Key is still being "
                                   "processed; retry shortly.", slug="idempotency-in-progress",
@@ -227,16 +221,21 @@ class Idempotency(ASGIMiddleware):
                             and not any(k.lower() == "retry-after" for k, _ in outcome.headers)):
                         async with conn.pipeline():
                             if outcome.status >= 400:  # the answer is kept, the effect is not
-                                await _control(conn, "ROLLBACK TO SAVEPOINT effect")
+                                await control(conn, "ROLLBACK TO SAVEPOINT effect")
+                                discard_pending(conn)
+                            # The slice's events travel with the commit (shared/db/events.py).
+                            await write_pending(conn)
                             await conn.execute(_SAVE, (
                                 caller, key, endpoint, printed, outcome.status,
                                 msgspec.json.encode(outcome.headers).decode(), outcome.body))
-                            await _control(conn, "COMMIT")
+                            await control(conn, "COMMIT")
                         stored = True
             finally:
                 # Everything but a stored outcome ends here: nothing of it is kept.
+                if not stored:
+                    discard_pending(conn)
                 if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
-                    await _control(conn, "ROLLBACK")
+                    await control(conn, "ROLLBACK")
         # Committed (or rolled back) before the caller hears anything.
         await outcome.send(send, replayed=replayed)
         if stored:

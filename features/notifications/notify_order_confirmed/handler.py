@@ -26,4 +26,5 @@ async def notify_order_confirmed(event: OrderConfirmed, tx: Tx) -> None:
 
 subscription = Subscription(event_type="OrderConfirmed",
                             name="notifications.notify_order_confirmed",
-                            payload_type=OrderConfirmed, handler=notify_order_confirmed)
+                            payload_type=OrderConfirmed, handler=notify_order_confirmed,
+                            shares_transaction=True)

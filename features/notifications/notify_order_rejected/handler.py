@@ -25,4 +25,5 @@ async def notify_order_rejected(event: OrderRejected, tx: Tx) -> None:
 
 subscription = Subscription(event_type="OrderRejected",
                             name="notifications.notify_order_rejected",
-                            payload_type=OrderRejected, handler=notify_order_rejected)
+                            payload_type=OrderRejected, handler=notify_order_rejected,
+                            shares_transaction=True)

@@ -28,4 +28,5 @@ async def notify_order_shipped(event: OrderShipped, tx: Tx) -> None:
 
 
 subscription = Subscription(event_type="OrderShipped", name="notifications.notify_order_shipped",
-                            payload_type=OrderShipped, handler=notify_order_shipped)
+                            payload_type=OrderShipped, handler=notify_order_shipped,
+                            shares_transaction=True)

@@ -21,4 +21,5 @@ async def notify_payment_refunded(event: PaymentRefunded, tx: Tx) -> None:
 
 subscription = Subscription(event_type="PaymentRefunded",
                             name="notifications.notify_payment_refunded",
-                            payload_type=PaymentRefunded, handler=notify_payment_refunded)
+                            payload_type=PaymentRefunded, handler=notify_payment_refunded,
+                            shares_transaction=True)

@@ -21,4 +21,5 @@ async def notify_payment_succeeded(event: PaymentSucceeded, tx: Tx) -> None:
 
 subscription = Subscription(event_type="PaymentSucceeded",
                             name="notifications.notify_payment_succeeded",
-                            payload_type=PaymentSucceeded, handler=notify_payment_succeeded)
+                            payload_type=PaymentSucceeded, handler=notify_payment_succeeded,
+                            shares_transaction=True)

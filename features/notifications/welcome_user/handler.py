@@ -28,6 +28,8 @@ async def welcome_user(event: UserRegistered, tx: Tx) -> None:
                  message=logic.welcome(event.name, event.email))
 
 
-# It publishes NotificationCreated, so it takes a transaction of its own (no sharing).
+# Short writes only: it may share a transaction (its NotificationCreated travels with the
+# group's commit).
 subscription = Subscription(event_type="UserRegistered", name="notifications.welcome_user",
-                            payload_type=UserRegistered, handler=welcome_user)
+                            payload_type=UserRegistered, handler=welcome_user,
+                            shares_transaction=True)

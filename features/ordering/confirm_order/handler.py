@@ -37,4 +37,5 @@ async def confirm_order(event: StockReserved, tx: Tx) -> None:
 
 
 subscription = Subscription(event_type="StockReserved", name="ordering.confirm_order",
-                            payload_type=StockReserved, handler=confirm_order)
+                            payload_type=StockReserved, handler=confirm_order,
+                            shares_transaction=True)

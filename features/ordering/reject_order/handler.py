@@ -30,4 +30,5 @@ async def reject_order(event: StockRejected, tx: Tx) -> None:
 
 
 subscription = Subscription(event_type="StockRejected", name="ordering.reject_order",
-                            payload_type=StockRejected, handler=reject_order)
+                            payload_type=StockRejected, handler=reject_order,
+                            shares_transaction=True)

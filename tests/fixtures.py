@@ -34,9 +34,11 @@ from shared.auth.tokens import generate_secret_paserk
 from shared.db import migrations
 from shared.settings import DATA_DIR, Settings, load_settings
 from tests.helpers import eventually, free_port
+from tests.payments_sandbox import sandbox, sandbox_url
 from tests.redis_fixtures import own_redis, redis_url
 
-__all__ = ["eventually", "free_port", "own_redis", "redis_url"]  # fixtures; helpers for tests
+# fixtures; helpers for tests
+__all__ = ["eventually", "free_port", "own_redis", "redis_url", "sandbox", "sandbox_url"]
 
 TEST_SIGNING_KEY = generate_secret_paserk()
 # Tests look at spans (DB statements, event handlers), so record them as an exporter would;

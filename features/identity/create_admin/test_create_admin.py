@@ -24,11 +24,26 @@ def test_creates_an_admin_who_can_log_in(cli, db_conn_sync) -> None:
     assert row == ("admin",)
 
 
-def test_an_existing_email_is_refused(cli) -> None:
+def test_the_admin_is_announced_like_any_registration(cli, db_conn_sync) -> None:
+    """UserRegistered, committed with the insert (register_user's create_user does both), is
+    how other modules learn of the admin: notifications welcomes them like anyone else."""
+    result = cli("users", "create-admin", "--email", "root@example.com",
+                 "--password", "admin password 1", "--name", "Root")
+    assert result.exit_code == 0, result.output
+    [(user_id,)] = db_conn_sync.execute("SELECT id FROM identity.users").fetchall()
+    assert published(db_conn_sync) == [
+        ("UserRegistered", user_id, {"user_id": str(user_id), "email": "root@example.com",
+                                     "name": "Root"})]
+
+
+def test_an_existing_email_is_refused(cli, db_conn_sync) -> None:
     args = ("users", "create-admin", "--email", "root@example.com", "--password", "pw-123456")
     assert cli(*args).exit_code == 0
+    before = published(db_conn_sync)
     again = cli(*args[:3], "ROOT@example.com", *args[4:])
     assert again.exit_code == 1 and "already exists" in again.output
+    assert published(db_conn_sync) == before and len(before) == 1  # announced once, not twice
+    assert db_conn_sync.execute("SELECT count(*) FROM identity.users").fetchone() == (1,)
 
 
 @pytest.mark.parametrize(("email", "password"), [("root@example.com", "short"),
@@ -37,6 +52,12 @@ def test_an_existing_email_is_refused(cli) -> None:
 def test_invalid_input_is_refused_before_touching_the_database(cli, email, password) -> None:
     result = cli("users", "create-admin", "--email", email, "--password", password)
     assert result.exit_code == 1 and "Error" in result.output
+
+
+def published(conn) -> list[tuple]:
+    """Every event in the outbox: (type, aggregate id, payload), in commit order."""
+    return conn.execute("SELECT type, aggregate_id, payload FROM kernel.outbox_events"
+                        " ORDER BY seq").fetchall()
 
 
 @pytest.fixture

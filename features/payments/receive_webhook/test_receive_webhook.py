@@ -12,11 +12,12 @@ import msgspec
 import pytest
 
 from features.payments import signature
-from features.payments.conftest import WEBHOOK_SECRET, confirmed_order, events_of, payments_of
+from features.payments.conftest import confirmed_order, events_of, payments_of
 from features.payments.receive_webhook import logic
 from features.payments.recover_payments.handler import recover_payments
 from shared.http.problems import Problem
 from tests.fixtures import eventually, problem
+from tests.payments_sandbox import WEBHOOK_SECRET
 
 WEBHOOK = "/v1/webhooks/payments"
 

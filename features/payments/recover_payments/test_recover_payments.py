@@ -13,16 +13,11 @@ import sys
 import httpx
 import pytest
 
-from features.payments.conftest import (
-    ROOT,
-    WEBHOOK_SECRET,
-    confirmed_order,
-    events_of,
-    payments_of,
-)
+from features.payments.conftest import confirmed_order, events_of, payments_of
 from features.payments.recover_payments.handler import recover_payments
 from shared.db import Database
 from tests.fixtures import TEST_SIGNING_KEY, eventually, free_port, problem
+from tests.payments_sandbox import ROOT, WEBHOOK_SECRET
 
 
 def url(order_id) -> str:

@@ -135,11 +135,15 @@ def render(result: dict[str, Any], plots: dict[str, str]) -> str:
                        f"{_ms(again['p99'])} | {_spread(again):.1f}x | {again['errors']} | drift "
                        f"{100 * (again['rps'] / first['rps'] - 1):+.0f}% | | "
                        f"{again['cpu_wrk']:.2f} | {again['cpu_machine']:.2f} |")
-    for kind, rates in (("verifications", result.get("verify_rate") or {}),
-                        ("hashes", result.get("hash_rate") or {})):
+    rounds = result.get("argon2_rounds") or []
+    for key, kind in (("verify", "verifications"), ("hash", "hashes")):
+        rates = result.get(f"{key}_rate") or {}
         if rates:
+            each = "; ".join(", ".join(f"{v:,.1f}" for v in r[key].values()) for r in rounds)
             out += ["", f"pwdlib argon2id {kind}/s here (the project's parameters): " +
-                    ", ".join(f"{v:,.1f} with {k} at once" for k, v in rates.items()) + "."]
+                    ", ".join(f"{v:,.1f} with {k} at once" for k, v in rates.items()) +
+                    (f" (the mean of {len(rounds)} rounds, after seeding and after the raw "
+                     f"ceilings: {each})" if len(rounds) > 1 else "") + "."]
     out += _argon2_apart(result, wrk_runs, raw_runs)
     out += _generator(wrk_runs)
     out += _targets(result, wrk_runs)

@@ -38,6 +38,8 @@ FAKE = {
              "versions": {"litestar": "2.25"}, "rss_mb_start": [70.0], "rss_mb_end": [80.0]},
     "verify_rate": {"1": 30.0, "2": 55.0},
     "hash_rate": {"1": 25.0, "2": 40.0},
+    "argon2_rounds": [{"verify": {"1": 28.0, "2": 50.0}, "hash": {"1": 24.0, "2": 38.0}},
+                      {"verify": {"1": 32.0, "2": 60.0}, "hash": {"1": 26.0, "2": 42.0}}],
     "runs": [
         _run("bare", 1, 2000, 0.5, 1.0), _run("bare", 32, 10_000, 3.0, 6.0),
         _run("get_product", 1, 1000, 1.0, 2.0), _run("get_product", 32, 5000, 6.0, 30.0),
@@ -88,7 +90,8 @@ def test_report_builds_from_a_result_file(tmp_path: Path) -> None:
         "SQL alone (`register_user.pgbench.sql`, a fixed hash) runs at 1,500 tx/s, 2.0% of " \
         "which it reaches." in text
     assert "pwdlib argon2id hashes/s here (the project's parameters): 25.0 with 1 at once, " \
-        "40.0 with 2 at once." in text
+        "40.0 with 2 at once (the mean of 2 rounds, after seeding and after the raw ceilings: " \
+        "24.0, 38.0; 26.0, 42.0)." in text
     # The raw ceilings ran with the servers stopped, and the connection budget is reported.
     assert "with both servers stopped" in text
     assert "max_connections 100 (3 reserved), 7 in use before the run" in text

@@ -1,10 +1,11 @@
 """The raw-PostgreSQL mirrors: bench/pgbench/<name>.pgbench.sql, rendered for pgbench.
 
 A line `@module:NAME [args]` becomes the SQL constant NAME of `module`, psycopg placeholders
-turned into pgbench variables: `%(x)s` -> `:x` (or `:y` given `x=y`), each `%s` -> the next
-plain name in args. The mirrors thus run the very statements the slices and the kernel run.
-`@@begin-idempotent` and `@@end-idempotent` stand for what shared/http/idempotency.py wraps
-around every idempotent command, here once for every mirror; they read the variables r (the
+turned into pgbench variables: `%(x)s` -> `:x` (or `:y` given `x=y`; `x=NULL` puts SQL's NULL
+there, which a pgbench variable cannot hold), each `%s` -> the next plain name in args. The
+mirrors thus run the very statements the slices and the kernel run. `@@begin-idempotent` and
+`@@end-idempotent` stand for what shared/http/idempotency.py wraps around every idempotent
+command, in its two pipelines, here once for every mirror; they read the variables r (the
 lock id), caller, idem_key, endpoint, fingerprint, answer_status, headers and body.
 """
 
@@ -22,7 +23,12 @@ def statement(module: str, name: str, args: list[str]) -> str:
     sql = getattr(importlib.import_module(module), name)
     renames = dict(a.split("=", 1) for a in args if "=" in a)
     positional = iter(a for a in args if "=" not in a)
-    sql = _NAMED.sub(lambda m: ":" + renames.get(m[1], m[1]), sql)
+
+    def named(found: re.Match[str]) -> str:
+        target = renames.get(found[1], found[1])
+        return "NULL" if target == "NULL" else ":" + target
+
+    sql = _NAMED.sub(named, sql)
     try:
         sql = re.sub(r"%s", lambda _: ":" + next(positional), sql)
     except StopIteration:
@@ -31,17 +37,20 @@ def statement(module: str, name: str, args: list[str]) -> str:
 
 
 def _wrapper() -> dict[str, list[str]]:
-    """The kernel's idempotent transaction, as Idempotency.handle runs it: try the key's lock,
-    look for a record, run the slice in a savepoint (psycopg's name for it), store, commit."""
+    """The kernel's idempotent transaction, as Idempotency.handle runs it: one pipeline (one
+    round trip) that begins, tries the key's lock, looks for a record and sets the savepoint;
+    the slice's statements; a second pipeline that stores the outcome and commits (the
+    savepoint is never released)."""
     idempotency = "shared.http.idempotency"
     return {
         "@@begin-idempotent": [
-            "BEGIN;", "SELECT pg_try_advisory_xact_lock(:r) AS locked;",
-            statement(idempotency, "_FIND", ["caller", "idem_key"]), 'SAVEPOINT "_pg3_1";'],
+            "\\startpipeline", "BEGIN;", statement(idempotency, "_LOCK", ["r"]),
+            statement(idempotency, "_FIND", ["caller", "idem_key"]), "SAVEPOINT effect;",
+            "\\endpipeline"],
         "@@end-idempotent": [
-            'RELEASE SAVEPOINT "_pg3_1";', statement(idempotency, "_SAVE", [
+            "\\startpipeline", statement(idempotency, "_SAVE", [
                 "caller", "idem_key", "endpoint", "fingerprint", "answer_status", "headers",
-                "body"]), "COMMIT;"],
+                "body"]), "COMMIT;", "\\endpipeline"],
     }
 
 

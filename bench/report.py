@@ -34,11 +34,17 @@ def ceiling_of(result: dict[str, Any], scenario: Scenario, connections: int
     if scenario.ceiling == "raw":
         raw = _runs(result, "pgbench").get((scenario.name, connections))
         return (f"raw {raw['script']}", raw["rps"]) if raw else None
-    if scenario.ceiling == "argon2":
-        rates = result.get("verify_rate") or {}
+    if scenario.ceiling in ("argon2", "argon2-hash"):
+        kind = "verify" if scenario.ceiling == "argon2" else "hash"
+        rates = result.get(f"{kind}_rate") or {}
         workers = "1" if connections == 1 else max(rates, key=int, default="1")
-        return (f"argon2 verify x{workers}", rates[workers]) if workers in rates else None
+        return (f"argon2 {kind} x{workers}", rates[workers]) if workers in rates else None
     return None
+
+
+def _spread(run: dict[str, Any]) -> float:
+    """p99 over p50: how far the slow tail stands from the typical request."""
+    return run["p99"] / run["p50"] if run["p50"] else float("inf")
 
 
 def _ms(value: float | None) -> str:
@@ -73,8 +79,8 @@ def render(result: dict[str, Any], plots: dict[str, str]) -> str:
         f"{meta.get('database', '?')}; `rampart serve` and the bare Litestar app under granian "
         f"with {s['workers']} workers each; wrk over loopback, from its own process. Each "
         f"scenario at each of {', '.join(map(str, meta['connections']))} connections: a "
-        f"{s['warmup']:g} s warm-up, then {s['seconds']:g} s measured; raw-PostgreSQL "
-        f"ceilings under pgbench right after. Seeded: {s['products']:,} products with stock, "
+        f"{s['warmup']:g} s warm-up, then {s['seconds']:g} s measured; "
+        f"{_raw_phase(result)}{_room(meta)}. Seeded: {s['products']:,} products with stock, "
         f"{s['users']:,} users with tokens, {s['orders']} orders asked. Load average "
         f"{meta['load_before']:.2f} before, {meta.get('load_after', float('nan')):.2f} after, "
         f"on {m['cores']} cores; {meta.get('wall_seconds', '?')} s in all.", "",
@@ -93,10 +99,12 @@ def render(result: dict[str, Any], plots: dict[str, str]) -> str:
         "Latencies in ms. The ratio is the scenario's requests/s over its ceiling's in the "
         "same run, at the same connection count; the bare route is measured first and again "
         "at the end, and its ceiling is the mean of the two (their drift says how steady the "
-        "machine was). CPU in cores: wrk's own, and the whole machine's while it ran.", "",
-        "| scenario | conns | req/s | p50 | p90 | p99 | errors | ceiling | ratio | "
+        "machine was). p99/p50: how far the slow tail stands from the typical request (the "
+        f"issue asks at most {P99_OVER_P50:g}x at {max(CONNECTIONS)} connections, with 0 errors)."
+        " CPU in cores: wrk's own, and the whole machine's while it ran.", "",
+        "| scenario | conns | req/s | p50 | p90 | p99 | p99/p50 | errors | ceiling | ratio | "
         "wrk CPU | machine CPU |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for scenario in SCENARIOS:
         for c in CONNECTIONS:
@@ -109,26 +117,34 @@ def render(result: dict[str, Any], plots: dict[str, str]) -> str:
             capped = " (capped)" if run.get("capped") else ""
             out.append(
                 f"| {scenario.title} | {c} | {run['rps']:,.0f}{capped} | {_ms(run['p50'])} | "
-                f"{_ms(run['p90'])} | {_ms(run['p99'])} | {run['errors']} | "
+                f"{_ms(run['p90'])} | {_ms(run['p99'])} | {_spread(run):.1f}x | "
+                f"{run['errors']} | "
                 f"{ceiling[0] if ceiling else ('itself' if scenario.ceiling is None else '-')}"
                 f" | {ratio} | {run['cpu_wrk']:.2f} | {run['cpu_machine']:.2f} |")
             raw = raw_runs.get((scenario.name, c))
             if raw:
                 out.append(f"| ↳ raw PostgreSQL `{raw['script']}` | {c} | {raw['rps']:,.0f} "
                            f"tx/s | {_ms(raw['p50'])} | {_ms(raw['p90'])} | {_ms(raw['p99'])} "
-                           f"| {raw['errors']} | | | | {raw['cpu_machine']:.2f} |")
+                           f"| {_spread(raw):.1f}x | {raw['errors']} | | | | "
+                           f"{raw['cpu_machine']:.2f} |")
     for again in result.get("bare_end", []):
         first = wrk_runs.get(("bare", again["connections"]))
         if first:
             out.append(f"| (bare route again, at the end) | {again['connections']} | "
                        f"{again['rps']:,.0f} | {_ms(again['p50'])} | {_ms(again['p90'])} | "
-                       f"{_ms(again['p99'])} | {again['errors']} | drift "
+                       f"{_ms(again['p99'])} | {_spread(again):.1f}x | {again['errors']} | drift "
                        f"{100 * (again['rps'] / first['rps'] - 1):+.0f}% | | "
                        f"{again['cpu_wrk']:.2f} | {again['cpu_machine']:.2f} |")
-    rates = result.get("verify_rate") or {}
-    if rates:
-        out += ["", "pwdlib argon2id verifications/s here (the project's parameters): " +
-                ", ".join(f"{v:,.1f} with {k} at once" for k, v in rates.items()) + "."]
+    rounds = result.get("argon2_rounds") or []
+    for key, kind in (("verify", "verifications"), ("hash", "hashes")):
+        rates = result.get(f"{key}_rate") or {}
+        if rates:
+            each = "; ".join(", ".join(f"{v:,.1f}" for v in r[key].values()) for r in rounds)
+            out += ["", f"pwdlib argon2id {kind}/s here (the project's parameters): " +
+                    ", ".join(f"{v:,.1f} with {k} at once" for k, v in rates.items()) +
+                    (f" (the mean of {len(rounds)} rounds, after seeding and after the raw "
+                     f"ceilings: {each})" if len(rounds) > 1 else "") + "."]
+    out += _argon2_apart(result, wrk_runs, raw_runs)
     out += _generator(wrk_runs)
     out += _targets(result, wrk_runs)
     out += _single(result, wrk_runs, raw_runs)
@@ -139,6 +155,43 @@ def render(result: dict[str, Any], plots: dict[str, str]) -> str:
     out += ["", "## Plots", ""]
     out += [f"![{name}]({file})" for name, file in plots.items()]
     return "\n".join(out) + "\n"
+
+
+def _raw_phase(result: dict[str, Any]) -> str:
+    raws = [r for r in result["runs"] if r["kind"] == "pgbench"]
+    if raws and not any(r.get("servers_running", True) for r in raws):
+        return ("the raw-PostgreSQL ceilings under pgbench after every HTTP run, with both "
+                "servers stopped (their pools would hold the connections pgbench needs)")
+    return "raw-PostgreSQL ceilings under pgbench right after"
+
+
+def _room(meta: dict[str, Any]) -> str:
+    room = meta.get("pg_connections")
+    if not room:
+        return ""
+    return (f"; PostgreSQL's max_connections {room['max']} ({room['reserved']} reserved), "
+            f"{room['in_use']} in use before the run")
+
+
+def _argon2_apart(result: dict[str, Any], wrk_runs: dict[tuple[str, int], dict[str, Any]],
+                  raw_runs: dict[tuple[str, int], dict[str, Any]]) -> list[str]:
+    """An argon2-bound command against its hash and, apart, its SQL's raw rate."""
+    out: list[str] = []
+    for scenario in SCENARIOS:
+        if scenario.ceiling != "argon2-hash":
+            continue
+        for c in CONNECTIONS:
+            run, raw = wrk_runs.get((scenario.name, c)), raw_runs.get((scenario.name, c))
+            ceiling = ceiling_of(result, scenario, c)
+            if run is None or ceiling is None:
+                continue
+            sql = (f"; its SQL alone (`{raw['script']}`, a fixed hash) runs at "
+                   f"{raw['rps']:,.0f} tx/s, {100 * run['rps'] / raw['rps']:.1f}% of which it "
+                   "reaches" if raw and raw["rps"] else "")
+            out.append(f"{scenario.title} at {c} connection{'s' if c > 1 else ''}: "
+                       f"{run['rps']:,.1f} req/s, {100 * run['rps'] / ceiling[1]:.0f}% of "
+                       f"{ceiling[0]} ({ceiling[1]:,.1f}/s){sql}.")
+    return ["", "Argon2 taken out of the comparison: " + " ".join(out)] if out else []
 
 
 def _generator(wrk_runs: dict[tuple[str, int], dict[str, Any]]) -> list[str]:
@@ -181,7 +234,7 @@ def _targets(result: dict[str, Any], wrk_runs: dict[tuple[str, int], dict[str, A
         run = wrk_runs.get((scenario.name, top))
         if run is None:
             continue
-        spread = run["p99"] / run["p50"] if run["p50"] else float("inf")
+        spread = _spread(run)
         out.append(f"| {scenario.title} at {top}: p99 <= {P99_OVER_P50:g}x p50, 0 errors | "
                    f"{spread:.1f}x, {run['errors']} errors | "
                    f"{_mark(spread <= P99_OVER_P50 and run['errors'] == 0)} |")
@@ -191,23 +244,28 @@ def _targets(result: dict[str, Any], wrk_runs: dict[tuple[str, int], dict[str, A
 def _single(result: dict[str, Any], wrk_runs: dict[tuple[str, int], dict[str, Any]],
             raw_runs: dict[tuple[str, int], dict[str, Any]]) -> list[str]:
     bare = wrk_runs.get(("bare", 1))
-    query = next((r for (name, c), r in raw_runs.items() if c == 1 and name == "get_product"),
-                 None)
+    query = raw_runs.get(("get_product", 1))
     if bare is None:
         return []
     out = ["", "## One request at a time (1 connection)", "",
            f"The bare route answers in {_ms(bare['p50'])} ms (p50)"
            + (f"; one raw point read in PostgreSQL (`{query['script']}`) takes "
-              f"{_ms(query['p50'])} ms" if query else "") + ". What Rampart adds to one request:",
-           "", "| scenario | p50 ms | over the bare route | over bare + one raw query |",
-           "|---|---:|---:|---:|"]
+              f"{_ms(query['p50'])} ms" if query else "; no raw query was measured")
+           + ". Each scenario's p50 next to theirs, and next to its own statements raw (its "
+           "pgbench mirror, where it has one): what Rampart adds to a single request.", "",
+           "| scenario | p50 ms | bare route p50 | one raw query p50 | over bare + one raw "
+           "query | its raw mirror p50 | over its raw mirror |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
     for scenario in SCENARIOS:
         run = wrk_runs.get((scenario.name, 1))
         if run is None or scenario.name == "bare":
             continue
+        mirror = raw_runs.get((scenario.name, 1))
         over_query = f"{run['p50'] - bare['p50'] - query['p50']:+.2f}" if query else "-"
-        out.append(f"| {scenario.title} | {_ms(run['p50'])} | {run['p50'] - bare['p50']:+.2f} "
-                   f"| {over_query} |")
+        over_mirror = f"{run['p50'] - mirror['p50']:+.2f}" if mirror else "-"
+        out.append(f"| {scenario.title} | {_ms(run['p50'])} | {_ms(bare['p50'])} | "
+                   f"{_ms(query['p50']) if query else '-'} | {over_query} | "
+                   f"{_ms(mirror['p50']) if mirror else '-'} | {over_mirror} |")
     return out
 
 
@@ -227,19 +285,26 @@ def _events_and_resources(result: dict[str, Any],
                        f"| {_ms(e['claimed_p50'])} | {_ms(e['claimed_p99'])} | "
                        f"{_ms(e['done_p50'])} | {_ms(e['done_p99'])} | "
                        f"{e['pending_after_60s']} |")
+    meta = result["meta"]
+    room = meta.get("pg_connections")
     out += ["", "## Outbox backlog, PostgreSQL connections, memory", "",
             "Sampled every half second during each run: pending deliveries (max, and at the "
-            "end), PostgreSQL connections to the bench database (max in all, max active), "
-            "and the largest RSS of each `rampart serve` worker.", "",
+            "end), PostgreSQL connections to the bench database (max in all, max active) and "
+            "to the whole server (every database's client connections count against "
+            "max_connections"
+            + (f", {room['max']} here" if room else "") + "), and the largest RSS of each "
+            "`rampart serve` worker. The raw ceilings ran with the servers stopped.", "",
             "| scenario | conns | backlog max | backlog end | PG connections | PG active | "
-            "RSS per worker (MiB) |", "|---|---:|---:|---:|---:|---:|---|"]
-    for (name, c), run in wrk_runs.items():
-        if BY_NAME.get(name) and BY_NAME[name].server == "bare":
+            "PG server-wide | RSS per worker (MiB) |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+    raws = [r for r in result["runs"] if r["kind"] == "pgbench"]
+    for run in [*wrk_runs.values(), *raws]:
+        if BY_NAME.get(run["scenario"]) and BY_NAME[run["scenario"]].server == "bare":
             continue
+        title = f"↳ raw `{run['script']}`" if run["kind"] == "pgbench" else run["title"]
         rss = ", ".join(f"{v:.0f}" for v in run.get("rss_mb_max", []))
-        out.append(f"| {run['title']} | {c} | {run['backlog_max']} | {run['backlog_end']} | "
-                   f"{run['pg_connections_max']} | {run['pg_active_max']} | {rss} |")
-    meta = result["meta"]
+        out.append(f"| {title} | {run['connections']} | {run['backlog_max']} | "
+                   f"{run['backlog_end']} | {run['pg_connections_max']} | "
+                   f"{run['pg_active_max']} | {run.get('pg_server_max', '-')} | {rss} |")
     if meta.get("rss_mb_start"):
         out += ["", "RSS per worker (MiB) after seeding: " + ", ".join(
             f"{v:.0f}" for v in meta["rss_mb_start"]) + "; at the end: " + ", ".join(

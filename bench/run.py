@@ -5,10 +5,12 @@
 One run, in order: a scratch database with a unique name (on DATABASE_URL's server, else an
 embedded PostgreSQL), migrated; `rampart serve` and the bare Litestar app under granian, each
 with the machine's worker count; seeding (products with stock, users with tokens, orders when
-ordering exists); pwdlib's raw verify rate; then per scenario a probe (404/405: skipped) and,
-at each connection count, a warm-up and a measured wrk run, with its raw-PostgreSQL ceiling
-under pgbench right after it; the bare route once more at the end. Samplers watch the outbox
-backlog, PostgreSQL's connections, each worker's RSS and everyone's CPU. The run writes
+ordering exists); pwdlib's raw verify and hash rates; then per scenario a probe (404/405:
+skipped) and, at each connection count, a warm-up and a measured wrk run; the bare route once
+more; then, with both servers stopped (their pools would hold the connections pgbench's
+clients need), each write scenario's raw-PostgreSQL ceiling under pgbench. Samplers watch the
+outbox backlog, PostgreSQL's connections (this database's and the whole server's), each
+worker's RSS and everyone's CPU. The run writes
 bench/results/<date>-<host>[-quick].json, and bench/report.py turns that into the Markdown
 report and its plots. The database is dropped at the end. Speed is measured here, never
 asserted: only ratios within one run travel.
@@ -43,7 +45,7 @@ import httpx
 import psycopg
 
 from bench import pgbench, report
-from bench.scenarios import CONNECTIONS, RAW_SUBSCRIBER, SCENARIOS, Scenario, Seed
+from bench.scenarios import CONNECTIONS, RAW_SUBSCRIBER, SCENARIOS, Request, Scenario, Seed
 from bench.seed import seed
 from shared.auth.tokens import generate_secret_paserk
 from shared.db import migrations
@@ -166,6 +168,8 @@ class Server:
         return sum(cpu_seconds(p) for p in [self.process.pid, *self.workers])
 
     def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
@@ -178,7 +182,9 @@ class Server:
 
 
 class Sampler:
-    """Every half second: outbox backlog, PostgreSQL connections, each worker's RSS."""
+    """Every half second: outbox backlog, PostgreSQL connections (to the bench database, and
+    to the whole server: other databases' count against max_connections too), each worker's
+    RSS."""
 
     def __init__(self, url: str, servers: list[Server], period: float = 0.5) -> None:
         self.url, self.servers, self.period = url, servers, period
@@ -198,23 +204,27 @@ class Sampler:
     def _run(self) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:
             while not self._stop.is_set():
-                backlog, total, active = conn.execute(
-                    f"SELECT ({_BACKLOG}), count(*), count(*) FILTER (WHERE state = 'active')"
-                    " FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND pid <> pg_backend_pid()").fetchone() or (0, 0, 0)
+                backlog, total, active, server = conn.execute(
+                    f"SELECT ({_BACKLOG}), count(*) FILTER (WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid()), count(*) FILTER (WHERE datname ="
+                    " current_database() AND pid <> pg_backend_pid() AND state = 'active'),"
+                    " count(*) FILTER (WHERE backend_type = 'client backend')"
+                    " FROM pg_stat_activity").fetchone() or (0, 0, 0, 0)
                 self.samples.append({
                     "t": round(time.monotonic() - self._started, 2), "backlog": backlog,
-                    "pg_total": total, "pg_active": active,
+                    "pg_total": total, "pg_active": active, "pg_server": server,
                     "rss_mb": [round(rss_mb(p), 1) for s in self.servers if s.name == "rampart"
                                for p in s.workers]})
                 self._stop.wait(self.period)
 
     def summary(self) -> dict[str, Any]:
-        s = self.samples or [{"backlog": 0, "pg_total": 0, "pg_active": 0, "rss_mb": []}]
+        s = self.samples or [{"backlog": 0, "pg_total": 0, "pg_active": 0, "pg_server": 0,
+                              "rss_mb": []}]
         return {"backlog_max": max(x["backlog"] for x in s), "backlog_end": s[-1]["backlog"],
                 "backlog": [[x["t"], x["backlog"]] for x in s],
                 "pg_connections_max": max(x["pg_total"] for x in s),
                 "pg_active_max": max(x["pg_active"] for x in s),
+                "pg_server_max": max(x["pg_server"] for x in s),
                 "rss_mb_max": [max(col) for col in zip(*(x["rss_mb"] for x in s), strict=False)]
                 if s[0]["rss_mb"] else []}
 
@@ -228,21 +238,42 @@ class Harness:
         self.url, self.rampart, self.bare, self.seed, self.opts = url, rampart, bare, seeded, opts
         self.tmp = Path(tempfile.mkdtemp(prefix="rampart-bench-"))
         self.pgbench = _pgbench_binary()
+        self.serving = True  # False once the servers are stopped for the raw ceilings
+
+    def stop_servers(self) -> None:
+        self.settle()  # the relays finish what the last run set off before they go
+        self.rampart.stop()
+        self.bare.stop()
+        self.serving = False
 
     def server(self, scenario: Scenario) -> Server:
         return self.bare if scenario.server == "bare" else self.rampart
 
+    def requests(self, scenario: Scenario) -> list[Request]:
+        """What wrk sends; a versioned scenario's If-Match carries each resource's version now
+        (the last run moved them on), taken from the resource named by the path's end."""
+        requests = scenario.requests(self.seed)
+        if not scenario.versioned:
+            return requests
+        ids = [r.path.rsplit("/", 1)[1] for r in requests]
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            current = dict(conn.execute("SELECT id::text, version FROM catalog.products"
+                                        " WHERE id = ANY(%s::uuid[])", (ids,)).fetchall())
+        return [r._replace(headers={k: v.replace("{version}", str(current.get(i, 1)))
+                                    for k, v in r.headers.items()})
+                for r, i in zip(requests, ids, strict=True)]
+
     def requests_file(self, scenario: Scenario) -> Path:
         path = self.tmp / f"{scenario.name}.tsv"
         with path.open("w") as out:
-            for r in scenario.requests(self.seed):
+            for r in self.requests(scenario):
                 headers = "|".join(f"{k}: {v}" for k, v in r.headers.items())
                 out.write(f"{r.method}\t{r.path}\t{headers}\t{r.body or ''}\n")
         return path
 
     def probe(self, scenario: Scenario) -> str | None:
         """Why the scenario cannot run (its endpoint is missing), or None."""
-        first = scenario.requests(self.seed)[0]
+        first = self.requests(scenario)[0]
         headers = {**first.headers, **({"Idempotency-Key": f"probe-{secrets.token_hex(8)}"}
                                        if scenario.idempotent else {})}
         body = first.body.replace("{n}", f"PROBE-{secrets.token_hex(4).upper()}") \
@@ -262,7 +293,7 @@ class Harness:
         """Wait until the servers are idle: when wrk stops, requests it gave up on (slow
         logins, queued writes) still run, and would be charged to the next run."""
         deadline = time.monotonic() + limit
-        servers = [self.rampart, self.bare]
+        servers = [self.rampart, self.bare] if self.serving else []
         with psycopg.connect(self.url, autocommit=True) as conn:
             while time.monotonic() < deadline:
                 before = sum(s.cpu() for s in servers)
@@ -283,14 +314,16 @@ class Harness:
         cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
                "-s", str(BENCH / "wrk" / "requests.lua"), self.server(scenario).base, "--",
                str(self.requests_file(scenario)), run_id,
-               "1" if scenario.idempotent else "0", str(cap // threads)]
+               "1" if scenario.idempotent else "0", str(cap // threads), str(threads)]
         servers = [self.rampart, self.bare]
         cpu_before = [s.cpu() for s in servers]
         busy_before = machine_busy()
         started = time.monotonic()
         with Sampler(self.url, [self.rampart]) as sampler:
+            # Only a versioned scenario makes wrk read its answers (to follow their ETags).
             process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                       text=True)
+                                       text=True, env={**os.environ, "BENCH_VERSIONED": "1"
+                                                       if scenario.versioned else "0"})
             assert process.stdout is not None and process.stderr is not None
             out, err = process.stdout.read(), process.stderr.read()  # wrk says little
             _, status, usage = os.wait4(process.pid, 0)  # reaps it, with its CPU time
@@ -326,15 +359,22 @@ class Harness:
         log_dir = Path(tempfile.mkdtemp(dir=self.tmp))
         script = log_dir / source.name
         script.write_text(pgbench.render(source))
-        variables = scenario.raw_vars(self.seed) if scenario.raw_vars else {}
+        # clients: pgbench's client count, for a mirror that shares rows out among them.
+        variables = {"clients": str(connections),
+                     **(scenario.raw_vars(self.seed) if scenario.raw_vars else {})}
         cmd = [self.pgbench, "-n", "-M", "prepared", f"-c{connections}",
                f"-j{min(2, connections)}", f"-T{max(1, round(seconds))}", "-f", str(script),
                "--log", f"--log-prefix={log_dir}/tx", *[f"-D{k}={v}" for k, v in
                                                          variables.items()], self.url]
         self.settle()
+        room = connection_room(self.url)
+        if room["free"] < connections + 2:  # pgbench's clients, the sampler, the clean-up
+            say(f"  only {room['free']} of PostgreSQL's {room['max']} connections are free "
+                f"({room['in_use']} in use, {room['in_use'] - room['ours']} by other "
+                f"databases): pgbench -c{connections} may be refused")
         busy_before = machine_busy()
         started = time.monotonic()
-        with Sampler(self.url, [self.rampart]) as sampler:
+        with Sampler(self.url, [self.rampart] if self.serving else []) as sampler:
             for _ in range(3):
                 done = subprocess.run(cmd, capture_output=True, text=True, cwd=log_dir)
                 if "too many clients" not in done.stderr:
@@ -345,7 +385,9 @@ class Harness:
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute(_FORGET_RAW, (RAW_SUBSCRIBER + "%",))
         if done.returncode != 0 and "tps =" not in done.stdout:
-            raise RuntimeError(f"pgbench {script.name} failed: {done.stderr[-800:]}"
+            errors = [x for x in done.stderr.splitlines() if "error" in x.lower()]
+            raise RuntimeError(f"pgbench {script.name} failed: "
+                               f"{(errors or done.stderr.splitlines() or ['?'])[0][:300]}"
                                f" (rendered script: {script})")
         latencies, failed = [], 0
         for log in log_dir.glob("tx*"):
@@ -365,6 +407,7 @@ class Harness:
             "p99": _pct(latencies, 99),
             "percentiles_ms": {str(p): _pct(latencies, p) for p in (50, 75, 90, 95, 99, 99.9)},
             "errors": failed + aborted, "cpu_machine": busy / wall, "cores": os.cpu_count(),
+            "servers_running": self.serving, "pg_free_before": room["free"],
             **sampler.summary(),
         }
 
@@ -405,6 +448,20 @@ WITH gone AS (
 DELETE FROM kernel.outbox_events WHERE id IN (SELECT event_id FROM gone)"""
 
 
+def connection_room(url: str) -> dict[str, int]:
+    """PostgreSQL's connection budget now: max_connections, those reserved for superusers,
+    in use (client backends, on every database) and ours (to this database), and free."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        most, reserved, in_use, ours = conn.execute(
+            "SELECT current_setting('max_connections')::int,"
+            " current_setting('superuser_reserved_connections')::int,"
+            " count(*) FILTER (WHERE backend_type = 'client backend'),"
+            " count(*) FILTER (WHERE datname = current_database())"
+            " FROM pg_stat_activity").fetchone()  # type: ignore[misc]
+    return {"max": most, "reserved": reserved, "in_use": in_use, "ours": ours,
+            "free": most - reserved - in_use}
+
+
 def _pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -427,26 +484,34 @@ def _pgbench_binary() -> str:
     return found
 
 
-async def verify_rate(seconds: float) -> dict[str, float]:
-    """pwdlib's argon2 verifications per second here, the project's parameters, 1 and all
-    cores at once: the ceiling of a login."""
+async def argon2_rates(seconds: float) -> dict[str, dict[str, float]]:
+    """pwdlib's argon2 verifications and hashes per second here, the project's parameters, 1
+    and all cores at once: the ceilings of a login and of a registration."""
     from shared.auth.passwords import hash_password, verify_password
 
     stored = await hash_password("bench password")
-    rates: dict[str, float] = {}
-    for workers in (1, os.cpu_count() or 1):
-        count = 0
-        deadline = time.monotonic() + seconds
 
-        async def loop(until: float) -> None:
-            nonlocal count
-            while time.monotonic() < until:
-                assert await verify_password("bench password", stored)
-                count += 1
+    async def verify() -> None:
+        assert await verify_password("bench password", stored)
 
-        started = time.monotonic()
-        await asyncio.gather(*(loop(deadline) for _ in range(workers)))
-        rates[str(workers)] = count / (time.monotonic() - started)
+    async def hash_one() -> None:
+        await hash_password("bench password")
+
+    rates: dict[str, dict[str, float]] = {"verify": {}, "hash": {}}
+    for kind, operation in (("verify", verify), ("hash", hash_one)):
+        for workers in (1, os.cpu_count() or 1):
+            count = 0
+            deadline = time.monotonic() + seconds
+
+            async def loop(until: float, operation: Any = operation) -> None:
+                nonlocal count
+                while time.monotonic() < until:
+                    await operation()
+                    count += 1
+
+            started = time.monotonic()
+            await asyncio.gather(*(loop(deadline) for _ in range(workers)))
+            rates[kind][str(workers)] = count / (time.monotonic() - started)
     return rates
 
 
@@ -510,6 +575,10 @@ def main() -> None:
 
     with scratch_database() as (url, database):
         result["meta"]["database"] = database
+        room = connection_room(url)
+        result["meta"]["pg_connections"] = room
+        say(f"PostgreSQL: max_connections {room['max']} ({room['reserved']} reserved), "
+            f"{room['in_use']} in use before the run")
         key = generate_secret_paserk()
         env = {"DATABASE_URL": url, "TOKEN_SIGNING_KEY": key, "WORKERS": str(opts.workers),
                "RATE_LIMIT_ANON": "1000000000/minute", "RATE_LIMIT_USER": "1000000000/minute",
@@ -529,8 +598,8 @@ def main() -> None:
                                              opts.orders))
             result["notes"] += notes
             say(f"  seeded in {time.monotonic() - started:.0f} s; measuring pwdlib's verify "
-                "rate ...")
-            result["verify_rate"] = asyncio.run(verify_rate(1 if quick else 3))
+                "and hash rates ...")
+            result["argon2_rounds"] = [asyncio.run(argon2_rates(1 if quick else 3))]
             rampart.refresh()
             bare.refresh()
             harness = Harness(url, rampart, bare, seeded, opts)
@@ -538,6 +607,20 @@ def main() -> None:
             result["meta"]["rss_mb_start"] = [round(rss_mb(p), 1) for p in rampart.workers]
             _measure(harness, scenarios, result, opts)
             result["meta"]["rss_mb_end"] = [round(rss_mb(p), 1) for p in rampart.workers]
+            # The raw ceilings run with both servers stopped: their pools would otherwise hold
+            # connections that pgbench's clients need (PostgreSQL's max_connections is 100 by
+            # default, on a server other databases may share).
+            say("stopping the servers for the raw ceilings ...")
+            harness.stop_servers()
+            _measure_raw(harness, scenarios, result, opts)
+            # argon2's rates again, as the bare route is measured twice: the machine drifts,
+            # and the ceiling of a login or a registration is the mean of both rounds.
+            say("measuring pwdlib's verify and hash rates again ...")
+            result["argon2_rounds"].append(asyncio.run(argon2_rates(1 if quick else 3)))
+            for kind in ("verify", "hash"):
+                rounds = [r[kind] for r in result["argon2_rounds"]]
+                result[f"{kind}_rate"] = {k: sum(r[k] for r in rounds) / len(rounds)
+                                          for k in rounds[0]}
         finally:
             rampart.stop()
             bare.stop()
@@ -552,8 +635,9 @@ def main() -> None:
 
 def _measure(harness: Harness, scenarios: list[Scenario], result: dict[str, Any],
              opts: argparse.Namespace) -> None:
-    planned = sum(len(CONNECTIONS) * (opts.warmup + opts.seconds * (2 if s.raw else 1))
-                  for s in scenarios) + len(CONNECTIONS) * opts.seconds
+    planned = sum(len(CONNECTIONS) * (opts.warmup + max(opts.seconds, s.min_seconds)
+                                      + (opts.seconds if s.raw else 0)) for s in scenarios) \
+        + len(CONNECTIONS) * opts.seconds
     spent = 0.0
     for index, scenario in enumerate(scenarios, 1):
         head = f"[{index}/{len(scenarios)}] {scenario.name}"
@@ -583,20 +667,6 @@ def _measure(harness: Harness, scenarios: list[Scenario], result: dict[str, Any]
             if scenario.event and connections == max(CONNECTIONS):
                 latency = harness.event_latency(scenario.event, since)
                 result["events"].append({"scenario": scenario.name, **latency})
-            if scenario.raw:
-                try:
-                    raw = harness.pgbench_run(scenario, connections, opts.seconds)
-                except RuntimeError as exc:
-                    say(f"  raw ceiling failed: {exc}")
-                    result["notes"].append(f"{scenario.name}: its raw ceiling "
-                                           f"({scenario.raw}.pgbench.sql) failed: "
-                                           f"{str(exc).splitlines()[-1][:300]}")
-                    continue
-                raw["title"] = f"raw PostgreSQL: {raw['script']}"
-                result["runs"].append(raw)
-                spent += opts.seconds
-                say(f"  raw {raw['script']} c={connections}: {raw['rps']:,.0f} tx/s, "
-                    f"p50 {raw['p50']:.2f} ms, p99 {raw['p99']:.2f} ms, {raw['errors']} errors")
     # The machine drifts: the bare route again at the end, and its ceiling is the mean of both.
     bare = next((s for s in scenarios if s.name == "bare"), None)
     if bare and len(scenarios) > 1:
@@ -605,3 +675,26 @@ def _measure(harness: Harness, scenarios: list[Scenario], result: dict[str, Any]
                               f"{secrets.token_hex(3).upper()}")
             result["bare_end"].append({**run, "title": bare.title})
             say(f"bare again c={connections}: {run['rps']:,.0f} req/s, p50 {run['p50']:.2f} ms")
+
+
+def _measure_raw(harness: Harness, scenarios: list[Scenario], result: dict[str, Any],
+                 opts: argparse.Namespace) -> None:
+    """Each measured scenario's raw-PostgreSQL ceiling under pgbench, servers stopped."""
+    skipped = {s["scenario"] for s in result["skipped"]}
+    raws = [s for s in scenarios if s.raw and s.name not in skipped]
+    for index, scenario in enumerate(raws, 1):
+        for connections in CONNECTIONS:
+            head = f"[raw {index}/{len(raws)}] {scenario.raw}.pgbench.sql c={connections}"
+            try:
+                raw = harness.pgbench_run(scenario, connections, opts.seconds)
+            except RuntimeError as exc:
+                say(f"{head}: failed: {exc}")
+                result["notes"].append(f"{scenario.name}: its raw ceiling "
+                                       f"({scenario.raw}.pgbench.sql) at {connections} "
+                                       f"connections failed: {str(exc)[:400]}")
+                continue
+            raw["title"] = f"raw PostgreSQL: {raw['script']}"
+            result["runs"].append(raw)
+            say(f"{head}: {raw['rps']:,.0f} tx/s, p50 {raw['p50']:.2f} ms, p99 "
+                f"{raw['p99']:.2f} ms, {raw['errors']} errors; PostgreSQL connections "
+                f"{raw['pg_server_max']} in use at most ({raw['pg_free_before']} were free)")

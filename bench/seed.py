@@ -94,9 +94,9 @@ async def seed(url: str, base: str, signing_key: str, products: int, users: int,
             notes.append("no orders seeded: POST /v1/orders is not built on this branch")
         await drained(db)
         found = Seed(product_ids=product_ids, users=signed[1:], admin_id=signed[0][0],
-                     admin_token=signed[0][2], password=PASSWORD, orders=placed or 0,
-                     subscribers={e: list(subscribers_of(e))
-                                  for e in ("ProductCreated", "OrderPlaced")})
+                     admin_token=signed[0][2], password=PASSWORD, password_hash=stored,
+                     orders=placed or 0, subscribers={e: list(subscribers_of(e)) for e in (
+                         "ProductCreated", "ProductUpdated", "OrderPlaced", "UserRegistered")})
         return found, notes
     finally:
         await db.close()

@@ -21,8 +21,10 @@ def _run(scenario: str, connections: int, rps: float, p50: float, p99: float, *,
             "percentiles_ms": {"50": p50, "90": (p50 + p99) / 2, "99": p99},
             "cpu_wrk": 0.2, "cpu_machine": 2.0, "cores": 2, "backlog_max": 3,
             "backlog_end": 0, "backlog": [[0.0, 0], [0.5, 3], [1.0, 0]],
-            "pg_connections_max": 20, "pg_active_max": 4, "rss_mb_max": [80.0, 81.0],
-            "title": scenario, **extra}
+            "pg_connections_max": 20, "pg_active_max": 4, "pg_server_max": 37,
+            "rss_mb_max": [80.0, 81.0], "title": scenario,
+            **({"servers_running": False, "pg_free_before": 90} if kind == "pgbench" else {}),
+            **extra}
 
 
 FAKE = {
@@ -32,15 +34,25 @@ FAKE = {
              "settings": {"seconds": 2, "warmup": 1, "products": 10, "users": 2, "orders": 0,
                           "workers": 2},
              "connections": [1, 32], "load_before": 1.0, "load_after": 1.5,
+             "pg_connections": {"max": 100, "reserved": 3, "in_use": 7, "ours": 1, "free": 90},
              "versions": {"litestar": "2.25"}, "rss_mb_start": [70.0], "rss_mb_end": [80.0]},
     "verify_rate": {"1": 30.0, "2": 55.0},
+    "hash_rate": {"1": 25.0, "2": 40.0},
+    "argon2_rounds": [{"verify": {"1": 28.0, "2": 50.0}, "hash": {"1": 24.0, "2": 38.0}},
+                      {"verify": {"1": 32.0, "2": 60.0}, "hash": {"1": 26.0, "2": 42.0}}],
     "runs": [
         _run("bare", 1, 2000, 0.5, 1.0), _run("bare", 32, 10_000, 3.0, 6.0),
         _run("get_product", 1, 1000, 1.0, 2.0), _run("get_product", 32, 5000, 6.0, 30.0),
         _run("get_product", 1, 5000, 0.2, 0.4, kind="pgbench", script="get_product.pgbench.sql"),
+        _run("create_product", 1, 100, 10.0, 15.0),
+        _run("create_product", 1, 500, 2.0, 3.0, kind="pgbench",
+             script="create_product.pgbench.sql"),
         _run("create_product", 32, 300, 90.0, 200.0, errors=2),
         _run("create_product", 32, 1000, 30.0, 60.0, kind="pgbench",
              script="create_product.pgbench.sql"),
+        _run("register_user", 32, 30.0, 900.0, 1100.0),
+        _run("register_user", 32, 1500, 20.0, 40.0, kind="pgbench",
+             script="register_user.pgbench.sql"),
         _run("login", 32, 44.0, 700.0, 900.0),
     ],
     "bare_end": [_run("bare", 32, 15_000, 2.0, 5.0)],
@@ -64,13 +76,26 @@ def test_report_builds_from_a_result_file(tmp_path: Path) -> None:
     assert "**Quick run**" in text
     # Ratios are to the ceiling measured at the same connection count in the same run; the
     # bare route's is the mean of its first and last measurement (10,000 and 15,000 here).
-    assert "| GET /v1/products/{id} | 32 | 5,000 | 6.00 | 18.00 | 30.00 | 0 | bare route | 40% |" \
-        in text
+    assert "| GET /v1/products/{id} | 32 | 5,000 | 6.00 | 18.00 | 30.00 | 5.0x | 0 | bare route " \
+        "| 40% |" in text
     assert "| (bare route again, at the end) | 32 | 15,000 |" in text and "drift +50%" in text
     assert "| GET /v1/products/{id} | 1 | 1,000 |" in text and "| bare route | 50% |" in text
     assert "| POST /v1/products | 32 | 300 |" in text and "create_product.pgbench.sql | 30% |" \
         in text
     assert "argon2 verify x2 | 80% |" in text  # login against all cores verifying at once
+    # A registration against all cores hashing at once, its SQL's raw rate beside it.
+    assert "| POST /v1/users | 32 | 30 | 900.00 |" in text and "argon2 hash x2 | 75% |" in text
+    assert "| ↳ raw PostgreSQL `register_user.pgbench.sql` | 32 | 1,500 tx/s |" in text
+    assert "POST /v1/users at 32 connections: 30.0 req/s, 75% of argon2 hash x2 (40.0/s); its " \
+        "SQL alone (`register_user.pgbench.sql`, a fixed hash) runs at 1,500 tx/s, 2.0% of " \
+        "which it reaches." in text
+    assert "pwdlib argon2id hashes/s here (the project's parameters): 25.0 with 1 at once, " \
+        "40.0 with 2 at once (the mean of 2 rounds, after seeding and after the raw ceilings: " \
+        "24.0, 38.0; 26.0, 42.0)." in text
+    # The raw ceilings ran with the servers stopped, and the connection budget is reported.
+    assert "with both servers stopped" in text
+    assert "max_connections 100 (3 reserved), 7 in use before the run" in text
+    assert "| ↳ raw `create_product.pgbench.sql` | 32 | 3 | 0 | 20 | 4 | 37 |" in text
     # Targets: single-product read 40% >= 40% met; its p99 is 5x its p50: missed.
     assert "| GET /v1/products/{id} >= 40% of its ceiling at 32 (bare route) | 40% | **met** |" \
         in text
@@ -80,8 +105,10 @@ def test_report_builds_from_a_result_file(tmp_path: Path) -> None:
         in text
     assert "| POST /v1/orders >= 40% of its ceiling at 32 | - | not measured (skipped) |" in text
     assert "- POST /v1/orders: `POST /v1/orders` answered 404" in text
-    # One request at a time: 1.0 ms is 0.5 over the bare route, 0.3 over bare + one raw query.
-    assert "| GET /v1/products/{id} | 1.00 | +0.50 | +0.30 |" in text
+    # One request at a time, next to the bare route's p50 and one raw query's: 1.0 ms is 0.3
+    # over both; a write also next to its own mirror (10 ms against 2 ms raw).
+    assert "| GET /v1/products/{id} | 1.00 | 0.50 | 0.20 | +0.30 | 0.20 | +0.80 |" in text
+    assert "| POST /v1/products | 10.00 | 0.50 | 0.20 | +9.30 | 2.00 | +8.00 |" in text
     assert "| POST /v1/products | ProductCreated | 50 | 4.00 | 9.00 | 5.00 | 11.00 | 0 |" in text
     for plot in ("latency", "throughput", "backlog"):
         image = tmp_path / f"2026-12-02-box-quick-{plot}.png"
@@ -98,7 +125,8 @@ def test_every_pgbench_mirror_renders_from_the_code_it_mirrors(name: str) -> Non
     assert source.read_text().startswith("-- Mirrors ")
     assert "\n@" not in rendered  # every directive became the statement it names
     assert "%(" not in rendered and "%s" not in rendered  # psycopg's placeholders: pgbench's
-    assert rendered.rstrip().endswith("COMMIT;") or "BEGIN" not in rendered
+    assert rendered.rstrip().endswith(("COMMIT;", "COMMIT;\n\\endpipeline")) \
+        or "BEGIN" not in rendered
 
 
 def test_a_mirror_naming_a_statement_that_is_gone_fails_loudly(tmp_path: Path) -> None:
@@ -115,3 +143,13 @@ def test_positional_placeholders_take_the_names_given_in_order() -> None:
     assert "caller = :caller AND key = :idem_key" in rendered
     with pytest.raises(ValueError, match="more %s than names"):
         pgbench.statement("shared.http.idempotency", "_FIND", ["caller"])
+
+
+def test_a_null_rename_puts_sql_null_where_a_variable_cannot_hold_one() -> None:
+    rendered = pgbench.statement("features.catalog.update_product.sql", "UPDATE_PRODUCT",
+                                 ["name=NULL", "description=NULL", "category=NULL"])
+
+    assert "name = coalesce(NULL, name)" in rendered
+    assert "THEN NULL ELSE description END" in rendered
+    assert "price_cents = coalesce(:price_cents, price_cents)" in rendered
+    assert "version = ANY(:versions::integer[])" in rendered

@@ -24,7 +24,7 @@ from shared.db import events
 from shared.db.invalidations import InvalidationListener
 from shared.db.pool import Database
 from shared.http.concurrency import provide_if_match
-from shared.http.docs import docs_router, render_plugin
+from shared.http.docs import docs_router, render_plugins
 from shared.http.health import live, ready
 from shared.http.metrics import metrics, observe_pool
 from shared.http.middleware import RequestContext, StrictInput
@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(
             title="Rampart", version="1.0.0", path="/schema",
-            render_plugins=[render_plugin()], openapi_router=docs_router(settings),
+            render_plugins=render_plugins(), openapi_router=docs_router(settings),
             components=Components(security_schemes={"bearer": SecurityScheme(
                 type="http", scheme="bearer", bearer_format="PASETO v4.public")}),
             use_handler_docstrings=True,

@@ -28,7 +28,7 @@ from shared.http.docs import docs_router, render_plugins
 from shared.http.health import live, ready
 from shared.http.metrics import metrics, observe_pool
 from shared.http.middleware import RequestContext, StrictInput
-from shared.http.openapi import KernelOperation, StrictStructs
+from shared.http.openapi import KernelOperation, StrictStructs, declare_links
 from shared.http.pagination import CursorCodec
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.ratelimit import make_limiter
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         elif not issubclass(handler.operation_class, KernelOperation):
             raise TypeError(f"{handler.handler_name}: operation_class must extend "
                             "KernelOperation, so its document shows the kernel's answers")
+    declare_links(handlers)
     app = Litestar(
         route_handlers=handlers,
         state=state,

@@ -24,11 +24,11 @@ from shared.db import events
 from shared.db.invalidations import InvalidationListener
 from shared.db.pool import Database
 from shared.http.concurrency import provide_if_match
-from shared.http.docs import docs_router, render_plugin
+from shared.http.docs import docs_router, render_plugins
 from shared.http.health import live, ready
 from shared.http.metrics import metrics, observe_pool
 from shared.http.middleware import RequestContext, StrictInput
-from shared.http.openapi import KernelOperation, StrictStructs
+from shared.http.openapi import KernelOperation, StrictStructs, declare_links
 from shared.http.pagination import CursorCodec
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.ratelimit import make_limiter
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         elif not issubclass(handler.operation_class, KernelOperation):
             raise TypeError(f"{handler.handler_name}: operation_class must extend "
                             "KernelOperation, so its document shows the kernel's answers")
+    declare_links(handlers)
     app = Litestar(
         route_handlers=handlers,
         state=state,
@@ -105,7 +106,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(
             title="Rampart", version="1.0.0", path="/schema",
-            render_plugins=[render_plugin()], openapi_router=docs_router(settings),
+            render_plugins=render_plugins(), openapi_router=docs_router(settings),
             components=Components(security_schemes={"bearer": SecurityScheme(
                 type="http", scheme="bearer", bearer_format="PASETO v4.public")}),
             use_handler_docstrings=True,

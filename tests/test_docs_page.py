@@ -1,5 +1,6 @@
-"""The docs page as a person sees it: headless Chromium loads /schema from a real server, with
-no network but the server's own, and the operations are listed."""
+"""The docs pages as a person sees them: headless Chromium loads Scalar (/schema) and Swagger UI
+(/schema/swagger) from a real server, with no network but the server's own, and every
+operation of the document is listed."""
 
 from __future__ import annotations
 
@@ -32,15 +33,27 @@ def render(url: str, screenshot: Path) -> str:
                           check=True, capture_output=True, timeout=90, text=True).stdout
 
 
-def test_the_docs_page_lists_the_operations(database_url, tmp_path) -> None:
+def operations(document: dict) -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, item in document["paths"].items()
+            for method in item if method in ("get", "put", "post", "patch", "delete")}
+
+
+def test_both_docs_pages_list_every_operation(database_url, tmp_path) -> None:
     server = Server({"DATABASE_URL": database_url, "TOKEN_SIGNING_KEY": TEST_SIGNING_KEY,
                      "LOG_LEVEL": "WARNING", "RELAY_ENABLED": "false"})
     try:
-        documented = set(httpx.get(f"{server.base}/schema/openapi.json").json()["paths"])
-        dom = render(f"{server.base}/schema", tmp_path / "schema.png")
+        document = httpx.get(f"{server.base}/schema/openapi.json").json()
+        scalar = render(f"{server.base}/schema", tmp_path / "scalar.png")
+        swagger = render(f"{server.base}/schema/swagger", tmp_path / "swagger.png")
     finally:
         server.stop()
-    listed = set(re.findall(r'data-path="([^"]+)"', dom))
-    assert documented and documented <= listed, documented - listed
-    assert "opblock-summary-method" in dom
-    assert (tmp_path / "schema.png").stat().st_size > 10_000
+    documented = operations(document)
+    assert documented
+    # Swagger UI: one block per operation, its path in `data-path`.
+    assert {path for _, path in documented} <= set(re.findall(r'data-path="([^"]+)"', swagger))
+    assert "opblock-summary-method" in swagger
+    # Scalar: one sidebar entry per operation, named by its tag, method and path.
+    entries = set(re.findall(r'data-sidebar-id="[^"]*/tag/[^/"]+/([A-Z]+)(/[^"]*)"', scalar))
+    assert documented <= entries, documented - entries
+    for page in ("scalar.png", "swagger.png"):
+        assert (tmp_path / page).stat().st_size > 10_000

@@ -3,9 +3,12 @@ docs are closed unless configured open (README, "Production exposure")."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from uuid_utils.compat import uuid7
 
+from shared.http.docs import SCALAR, SCALAR_DIR, SCALAR_JS
 from tests.fixtures import bearer, make_settings, problem
 from tests.saga import order_in
 
@@ -48,14 +51,28 @@ async def test_unknown_schema_paths_are_problem_json(client) -> None:
 
 
 async def test_docs_serve_their_assets_from_rampart(client) -> None:
-    page = await client.get("/schema")
-    assert page.status_code == 200 and "/schema/assets/swagger-ui-bundle.js" in page.text
-    assert "https://" not in page.text.split("<body>")[0]  # no CDN
-    script = await client.get("/schema/assets/swagger-ui-bundle.js")
-    assert script.status_code == 200 and script.headers["content-type"].startswith(
-        "text/javascript") and len(script.content) > 100_000
-    csp = page.headers["content-security-policy"]
-    assert "https:" not in csp and "'self'" in csp
+    for path, script, cache_control in (
+            ("/schema", f"/schema/assets/{SCALAR_JS}", "public, max-age=31536000, immutable"),
+            ("/schema/swagger", "/schema/assets/swagger-ui-bundle.js", "public, max-age=86400")):
+        page = await client.get(path)
+        assert page.status_code == 200 and f'src="{script}"' in page.text, path
+        assert "https://" not in page.text.split("<body>")[0]  # no CDN
+        csp = page.headers["content-security-policy"]
+        assert "https:" not in csp and "'self'" in csp
+        answer = await client.get(script)
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith(
+            "text/javascript") and len(answer.content) > 100_000
+        assert answer.headers["cache-control"] == cache_control
+    assert "https://" not in (await client.get("/schema")).text  # nor a remote stylesheet
+
+
+def test_the_vendored_scalar_is_the_file_its_manifest_names() -> None:
+    """The bundle is byte for byte the one npm ships as `@scalar/api-reference` at the
+    manifest's version (shared/http/vendor/scalar-api-reference/manifest.toml)."""
+    body = (SCALAR_DIR / SCALAR["file"]).read_bytes()
+    assert hashlib.sha256(body).hexdigest() == SCALAR["sha256"]
+    assert SCALAR["version"] in SCALAR_JS and SCALAR["license"] == "MIT"
+    assert "MIT License" in (SCALAR_DIR / "LICENSE").read_text()
 
 
 class TestProduction:
@@ -65,7 +82,8 @@ class TestProduction:
 
     async def test_metrics_and_docs_are_not_served(self, client) -> None:
         problem(await client.get("/metrics"), 404, "not-found")
-        for path in ("/schema", "/schema/swagger", "/schema/openapi.json"):
+        for path in ("/schema", "/schema/swagger", "/schema/scalar", "/schema/openapi.json",
+                     f"/schema/assets/{SCALAR_JS}", "/schema/assets/swagger-ui.css"):
             problem(await client.get(path), 404, "not-found")
         assert (await client.get("/health/live")).status_code == 200
 

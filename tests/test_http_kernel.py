@@ -14,8 +14,9 @@ from litestar.testing import AsyncTestClient
 from uuid_utils.compat import uuid7
 
 from shared.app import create_app
+from shared.http.openapi import fed_by
 from shared.modules import Module, discover
-from tests.fixtures import problem
+from tests.fixtures import bearer, problem
 
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 
@@ -310,3 +311,48 @@ async def test_openapi_text_refuses_nul_as_the_server_does(client) -> None:
     name = spec["components"]["schemas"]["NewProduct"]["properties"]["name"]
     pattern = re.compile(name["pattern"])
     assert pattern.match("tea") and not pattern.match("t\x00a")
+
+
+async def test_openapi_says_which_text_must_not_be_blank_as_the_server_does(client,
+                                                                           app) -> None:
+    """Names, categories and reasons are stored trimmed and refused when blank. Python's
+    `str.strip()` removes more than ECMA's `\\s` (\\x1c-\\x1f, \\x85), so the document spells the
+    characters out: what it takes, the server takes, and the other way round."""
+    spec = (await client.get("/schema/openapi.json")).json()
+    name = spec["components"]["schemas"]["CreateApiKey"]["properties"]["name"]
+    pattern = re.compile(name["pattern"])
+    for space in (chr(c) for c in range(0x3001) if chr(c).isspace()):
+        assert not pattern.match(space * 3) and pattern.match(f"{space}a{space}"), hex(ord(space))
+        answer = await client.post("/v1/api-keys", headers=bearer(app),
+                                   json={"name": space * 3})
+        problem(answer, 400, "validation-error")
+    assert pattern.match("\x1bkey") and not pattern.match("k\x00y")
+    listed = await client.get("/v1/products", params={"category": "\x1c \x85"})
+    problem(listed, 400, "validation-error")
+
+
+async def test_openapi_links_follow_from_what_slices_declare(client) -> None:
+    """`fed_by` on the operation that takes an id becomes a link on its producer's answer."""
+    spec = (await client.get("/schema/openapi.json")).json()
+    created = spec["paths"]["/v1/products"]["post"]["responses"]["201"]["links"]
+    assert created["GetProduct"] == {"operationId": "getProduct",
+                                     "parameters": {"product_id": "$response.body#/id"}}
+    assert created["UpdateProduct"]["parameters"]["header.If-Match"] == "$response.header.ETag"
+    assert {"GetStockLevel", "AdjustStock", "PlaceOrder"} <= created.keys()
+    placed = spec["paths"]["/v1/orders"]["post"]["responses"]["201"]["links"]
+    assert {"GetOrder", "CancelOrder", "ShipOrder", "PayOrder", "ListPayments"} <= placed.keys()
+    key = spec["paths"]["/v1/api-keys"]["post"]["responses"]["201"]["links"]
+    assert key["RevokeApiKey"]["parameters"] == {"key_id": "$response.body#/id"}
+    # Only success answers carry them.
+    assert "links" not in spec["paths"]["/v1/products"]["post"]["responses"]["409"]
+
+
+def test_a_link_to_an_operation_nobody_serves_is_refused(settings) -> None:
+    @get("/v1/test/fed", sync_to_thread=False,
+         opt={"public": True, **fed_by(noSuchOperation={"x": "$response.body#/id"})})
+    def fed() -> None:
+        return None
+
+    with pytest.raises(TypeError, match="noSuchOperation"):
+        create_app(settings, database_url="postgresql://unused/db",
+                   modules=[*discover(), Module(name="test", routes=[fed])])

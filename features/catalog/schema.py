@@ -10,7 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from shared.http.problems import invalid
-from shared.http.schema import whole
+from shared.http.schema import SAYS_SOMETHING, whole
 
 PRODUCT_COLUMNS = ("id, sku, name, description, price_cents, currency, category, version, "
                    "created_at, updated_at")
@@ -19,7 +19,7 @@ MAX_PRICE_CENTS = 10**15
 
 Sku = Annotated[str, Meta(min_length=1, max_length=64, pattern=whole(r"[A-Z0-9-]+"),
                           description="Upper-case letters, digits and dashes.")]
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Name = Annotated[str, Meta(min_length=1, max_length=200, extra_json_schema=SAYS_SOMETHING)]
 Description = Annotated[str, Meta(max_length=5000)]
 PriceCents = Annotated[int, Meta(ge=1, le=MAX_PRICE_CENTS, description="Minor units.")]
 # The circulating currencies of ISO 4217 (list one, 2026): no fund codes (BOV, CHE, USN...),
@@ -39,7 +39,7 @@ Currency = Annotated[Literal[
     "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VED", "VES",
     "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
 ], Meta(description="ISO 4217 code of a circulating currency, upper case.")]
-Category = Annotated[str, Meta(min_length=1, max_length=64)]
+Category = Annotated[str, Meta(min_length=1, max_length=64, extra_json_schema=SAYS_SOMETHING)]
 
 
 def trimmed(value: str, field: str, *, parameter: bool = False) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -43,13 +44,24 @@ def public_paserk(secret_paserk: str) -> str:
 
 
 def dev_signing_key(data_dir: Path) -> str:
-    """Development only: a key generated once and kept in .data/ (mode 0600)."""
+    """Development only: a key generated once and kept in .data/ (mode 0600).
+
+    The workers of a first `rampart serve --workers N` all find no key at once: each writes
+    its own aside and links it into place, which only the first can do (a link never
+    replaces), and every one reads the key that won, never a half-written file."""
     path = data_dir / "token_signing_key"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        aside = data_dir / f".token_signing_key.{os.getpid()}.{threading.get_ident()}"
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(generate_secret_paserk())
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass  # another process's key is the key
+        finally:
+            aside.unlink()
     return path.read_text().strip()
 
 

@@ -11,12 +11,17 @@ it from what the operation already shows (the app factory makes it every handler
 - 413 and 415 where there is a request body;
 - `If-Match` required, with 412 (carrying the current `ETag`) and 428, where it is taken: the
   header is optional to Litestar only so that its absence is a 428, not a 400;
-- `Retry-After` on the 409 of an operation that takes an `Idempotency-Key` (in progress).
+- `Retry-After` on the 409 of an operation that takes an `Idempotency-Key` (in progress);
+- OpenAPI links: an operation whose input is another operation's answer says so where it is
+  declared, `opt=fed_by(createProduct={"product_id": "$response.body#/id"})`, and the app
+  factory writes the link into the producer's success responses (`declare_links`), so a
+  client, and the stateful fuzz, can follow the chain.
 
 The document is as strict as the server, so a generated client cannot send what the server is
 certain to refuse: a struct that forbids unknown fields (every request `Body`) says
 `additionalProperties: false`, a field's `not` (e.g. a non-zero delta, declared with
-`Meta(extra_json_schema={"not": {"const": 0}})`) is kept, so is a struct's own
+`Meta(extra_json_schema={"not": {"const": 0}})`) is kept, so is a field's `pattern` given
+there (text that must not be blank, `SAYS_SOMETHING`), so is a struct's own
 `json_schema_extra` (`StrictStructs`), and `If-Match` is
 a pattern of entity tags (no `*`, which is a 428); text in a body or a query without a
 pattern of its own refuses NUL, as the server does.
@@ -24,11 +29,14 @@ pattern of its own refuses NUL, as the server does.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import (
+    Link,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -73,6 +81,9 @@ _HEADERS: dict[str, dict[str, OpenAPIHeader]] = {
 class KernelOperation(Operation):
     """An operation as the kernel answers it (see the module docstring)."""
 
+    # The links of its success answers, by name (set by `declare_links`).
+    links: dict[str, Link] | None = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.document()
@@ -107,7 +118,39 @@ class KernelOperation(Operation):
             if status == "409" and "Idempotency-Key" in names:
                 headers.update(RETRY_AFTER)  # while the same key is still being processed
             response.headers = headers
+            if status.startswith("2") and self.links:
+                response.links = {**(response.links or {}), **self.links}
         self.responses = dict(sorted(responses.items()))
+
+
+def fed_by(**producers: Mapping[str, Any]) -> dict[str, Any]:
+    """`opt` of an operation whose input comes from other operations' success answers, keyed
+    by their operation ids. Each maps a parameter (`name`, or `header.If-Match` where the
+    location must be said) to an OpenAPI runtime expression, and may give a `requestBody`
+    whose strings are expressions too (how schemathesis reads a link's body)."""
+    return {"fed_by": producers}
+
+
+def declare_links(handlers: Iterable[HTTPRouteHandler]) -> None:
+    """Write every `fed_by` declaration as a link of its producer's success responses."""
+    handlers = list(handlers)
+    ids = {handler.operation_id for handler in handlers}
+    links: dict[object, dict[str, Link]] = {}
+    for handler in handlers:
+        for producer, fields in handler.opt.get("fed_by", {}).items():
+            if producer not in ids:
+                raise TypeError(f"{handler.handler_name}: fed_by names {producer!r}, which is "
+                                "no operation of this app")
+            consumer = str(handler.operation_id)
+            links.setdefault(producer, {})[consumer[0].upper() + consumer[1:]] = Link(
+                operation_id=consumer, request_body=fields.get("requestBody"),
+                parameters={k: v for k, v in fields.items() if k != "requestBody"} or None)
+    for handler in handlers:
+        # Apps are built again and again from the same handlers (the tests): start afresh.
+        base = getattr(handler.operation_class, "unlinked", handler.operation_class)
+        own = links.get(handler.operation_id)
+        handler.operation_class = base if own is None else type(
+            base.__name__, (base,), {"unlinked": base, "links": own})
 
 
 class StrictStructs(StructSchemaPlugin):
@@ -133,6 +176,10 @@ class StrictStructs(StructSchemaPlugin):
             prop = (schema.properties or {}).get(field.encode_name)
             if extra and "not" in extra and isinstance(prop, Schema):
                 prop.schema_not = Schema(**extra["not"])
+            if extra and "pattern" in extra and isinstance(prop, Schema):
+                for part in [prop, *(prop.one_of or [])]:
+                    if isinstance(part, Schema) and part.type == OpenAPIType.STRING:
+                        part.pattern = extra["pattern"]
         return schema
 
 

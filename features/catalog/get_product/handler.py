@@ -24,6 +24,7 @@ from shared.auth.middleware import PUBLIC
 from shared.cache import read_through
 from shared.db import Database
 from shared.http.concurrency import ETAG, ConditionalRead, etag
+from shared.http.openapi import fed_by
 from shared.http.problems import not_found
 from shared.http.schema import problems
 
@@ -33,8 +34,9 @@ CACHE_CONTROL = "public, no-cache"
 _encode = msgspec.json.Encoder().encode
 
 
-@get("/v1/products/{product_id:uuid}", opt=PUBLIC, operation_id="getProduct",
-     tags=["catalog"], operation_class=ConditionalRead, responses=problems(404),
+@get("/v1/products/{product_id:uuid}", operation_id="getProduct", tags=["catalog"],
+     opt={**PUBLIC, **fed_by(createProduct={"product_id": "$response.body#/id"})},
+     operation_class=ConditionalRead, responses=problems(404),
      response_headers=[ETAG, ResponseHeader(name="Cache-Control", documentation_only=True,
                                             description=f"`{CACHE_CONTROL}`")])
 async def get_product(product_id: FromPath[UUID], state: State) -> Response[Product]:

@@ -13,10 +13,10 @@ from features.catalog.schema import Product, trimmed
 from shared.auth.middleware import PUBLIC
 from shared.http.deps import Db
 from shared.http.pagination import Cursor, Limit, Page, page_query, page_response
-from shared.http.schema import problems
+from shared.http.schema import SAYS_SOMETHING, problems
 
 CategoryFilter = Annotated[str | None, Parameter(
-    min_length=1, max_length=64,
+    min_length=1, max_length=64, pattern=SAYS_SOMETHING["pattern"],
     description="Only products of this category (exact match, ignoring surrounding spaces).")]
 
 

@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 from msgspec import Meta
 
 from features.identity.schema import ApiKeyFields
-from shared.http.schema import Body
+from shared.http.schema import SAYS_SOMETHING, Body
 
-KeyName = Annotated[str, Meta(min_length=1, max_length=100)]
+KeyName = Annotated[str, Meta(min_length=1, max_length=100, extra_json_schema=SAYS_SOMETHING)]
 
 
 class CreateApiKey(Body, frozen=True):

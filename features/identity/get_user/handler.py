@@ -14,11 +14,13 @@ from litestar.params import FromPath
 from features.identity.get_me import sql
 from features.identity.schema import User
 from shared.http.deps import Caller, Db
+from shared.http.openapi import fed_by
 from shared.http.problems import not_found
 from shared.http.schema import problems
 
 
 @get("/v1/users/{user_id:uuid}", operation_id="getUser", tags=["identity"],
+     opt=fed_by(registerUser={"user_id": "$response.body#/id"}),
      responses=problems(401, 404))
 async def get_user(user_id: FromPath[UUID], db: Db, principal: Caller) -> User:
     """One user: yourself, or anyone if you are an admin."""

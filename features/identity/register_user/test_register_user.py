@@ -72,6 +72,11 @@ async def test_email_is_unique_whatever_its_case(client) -> None:
     ({"name": "n" * 201}, "#/name"),
     ({"name": "   "}, "#/name"),
     ({"email": "not-an-email"}, "#/email"),
+    # Whitespace to Python's `\s` but not to ECMA's, and the other way round: refused all the
+    # same, as the document's spelled-out pattern says.
+    ({"email": "a\x1c@b.c"}, "#/email"),
+    ({"email": "a@b.c\ufeff"}, "#/email"),
+    ({"email": "a\x13@b.c"}, "#/email"),  # a control character
     ({"email": 42}, "#/email"),
     ({"role": "admin"}, "#/role"),  # unknown field: nobody registers themselves as admin
     ({"": 1}, "#/"),  # RFC 6901: the empty member name

@@ -15,11 +15,13 @@ from litestar.params import FromPath
 from features.identity.api_keys import STATE_KEY, ApiKeys
 from features.identity.revoke_api_key import sql
 from shared.http.deps import Caller, Db
+from shared.http.openapi import fed_by
 from shared.http.problems import not_found
 from shared.http.schema import problems
 
 
 @delete("/v1/api-keys/{key_id:uuid}", status_code=204, operation_id="revokeApiKey",
+        opt=fed_by(createApiKey={"key_id": "$response.body#/id"}),
         tags=["identity"], responses=problems(401, 404))
 async def revoke_api_key(request: Request[Any, Any, Any], key_id: FromPath[UUID], db: Db,
                          principal: Caller) -> None:

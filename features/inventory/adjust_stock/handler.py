@@ -19,12 +19,14 @@ from features.inventory.adjust_stock.schema import Adjustment
 from features.inventory.schema import StockLevel
 from shared.auth.principal import admin_only
 from shared.http.idempotency import IdempotentTx, idempotent_post
+from shared.http.openapi import fed_by
 from shared.http.problems import conflict, not_found
 from shared.http.schema import problems
 
 
 @idempotent_post("/v1/inventory/{product_id:uuid}/adjustments", guards=[admin_only],
                  operation_id="adjustStock", tags=["inventory"],
+                 opt=fed_by(createProduct={"product_id": "$response.body#/id"}),
                  responses=problems(401, 403, 404, 409),
                  response_headers=[ResponseHeader(
                      name="Content-Location", documentation_only=True,

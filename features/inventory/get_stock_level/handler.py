@@ -14,12 +14,14 @@ from features.inventory.get_stock_level import sql
 from features.inventory.schema import StockLevel
 from shared.auth.middleware import PUBLIC
 from shared.http.deps import Db
+from shared.http.openapi import fed_by
 from shared.http.problems import not_found
 from shared.http.schema import problems
 
 
-@get("/v1/inventory/{product_id:uuid}", opt=PUBLIC, operation_id="getStockLevel",
-     tags=["inventory"], responses=problems(404))
+@get("/v1/inventory/{product_id:uuid}", operation_id="getStockLevel", tags=["inventory"],
+     opt={**PUBLIC, **fed_by(createProduct={"product_id": "$response.body#/id"})},
+     responses=problems(404))
 async def get_stock_level(product_id: FromPath[UUID], db: Db) -> StockLevel:
     """The stock level of one product."""
     row = await sql.get_stock_level(db, product_id)

@@ -17,10 +17,12 @@ from features.ordering.orders_sql import GET_ORDERS
 from features.ordering.schema import Order
 from shared.http.concurrency import ETAG, ConditionalRead, etag
 from shared.http.deps import Caller, Db
+from shared.http.openapi import fed_by
 from shared.http.schema import problems
 
 
 @get("/v1/orders/{order_id:uuid}", operation_id="getOrder", tags=["ordering"],
+     opt=fed_by(placeOrder={"order_id": "$response.body#/id"}),
      operation_class=ConditionalRead, responses=problems(401, 404), response_headers=[ETAG])
 async def get_order(order_id: FromPath[UUID], db: Db, principal: Caller) -> Response[Order]:
     """One of your orders (any order, for an admin)."""

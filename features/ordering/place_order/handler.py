@@ -20,10 +20,16 @@ from shared.db.events import publish
 from shared.http.concurrency import ETAG, etag
 from shared.http.deps import Caller
 from shared.http.idempotency import IdempotentTx, idempotent_post
+from shared.http.openapi import fed_by
 from shared.http.schema import problems
 
 
 @idempotent_post("/v1/orders", operation_id="placeOrder", tags=["ordering"],
+                 # A product just created, or just given stock (which an order can take).
+                 opt=fed_by(createProduct={"requestBody": {"items": [
+                     {"product_id": "$response.body#/id", "quantity": 1}]}},
+                            adjustStock={"requestBody": {"items": [
+                                {"product_id": "$request.path.product_id", "quantity": 1}]}}),
                  responses=problems(401, 422),
                  response_headers=[ETAG, ResponseHeader(
                      name="Location", documentation_only=True,

@@ -18,12 +18,16 @@ from shared.auth.principal import admin_only
 from shared.db.events import publish
 from shared.http.concurrency import ETAG, etag
 from shared.http.deps import Caller, Db
+from shared.http.openapi import fed_by
 from shared.http.schema import problems
 
 
 @post("/v1/orders/{order_id:uuid}/ship", status_code=200, guards=[admin_only],
-      operation_id="shipOrder", tags=["ordering"], responses=problems(401, 403, 404, 409),
-      response_headers=[ETAG])
+      operation_id="shipOrder", tags=["ordering"],
+      # Paid is what it takes: the payment's order is the one to ship next.
+      opt=fed_by(placeOrder={"order_id": "$response.body#/id"},
+                 payOrder={"order_id": "$request.path.order_id"}),
+      responses=problems(401, 403, 404, 409), response_headers=[ETAG])
 async def ship_order(order_id: FromPath[UUID], db: Db, principal: Caller) -> Response[Order]:
     """Mark a paid order as shipped."""
     async with db.transaction() as tx:

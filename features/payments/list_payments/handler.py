@@ -12,11 +12,13 @@ from litestar.params import FromPath
 from features.payments.list_payments import logic, sql
 from features.payments.schema import Payment
 from shared.http.deps import Caller, Db
+from shared.http.openapi import fed_by
 from shared.http.pagination import Cursor, Limit, Page, page_query, page_response
 from shared.http.schema import problems
 
 
 @get("/v1/orders/{order_id:uuid}/payments", operation_id="listPayments", tags=["payments"],
+     opt=fed_by(placeOrder={"order_id": "$response.body#/id"}),
      responses=problems(401, 404))
 async def list_payments(request: Request[Any, Any, Any], order_id: FromPath[UUID], db: Db,
                         principal: Caller, limit: Limit = 20,

@@ -33,6 +33,7 @@ from features.payments.provider.port import ChargeRequest, ProviderUnavailable
 from features.payments.schema import Payment
 from shared.http.deps import AppSettings, Caller, Db
 from shared.http.idempotency import IdempotentTx, idempotent_post, parse_key
+from shared.http.openapi import fed_by
 from shared.http.problems import Problem
 from shared.http.schema import problems
 
@@ -45,7 +46,8 @@ def unavailable(detail: str, retry_after: int) -> Problem:
 
 
 @idempotent_post("/v1/orders/{order_id:uuid}/payments", operation_id="payOrder",
-                 tags=["payments"], responses=problems(401, 402, 404, 409, 503),
+                 tags=["payments"], opt=fed_by(placeOrder={"order_id": "$response.body#/id"}),
+                 responses=problems(401, 402, 404, 409, 503),
                  dependencies=GATEWAY)
 async def pay_order(request: Request[Any, Any, Any], order_id: FromPath[UUID],
                     data: JSONBody[PayOrder], principal: Caller, db: Db, settings: AppSettings,

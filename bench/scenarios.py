@@ -132,11 +132,12 @@ def _adjustments(seed: Seed) -> list[Request]:
 
 
 def _orders(seed: Seed) -> list[Request]:
-    # User i orders product i (mod): every request a different product, and users in turn.
-    count = max(len(seed.product_ids), len(seed.users))
+    # Two lines, as the issue asks: user i orders products i and i+1 (mod), users in turn.
+    count, products = max(len(seed.product_ids), len(seed.users)), seed.product_ids
     return [Request("POST", "/v1/orders", _bearer(seed.users[i % len(seed.users)][2]),
-                    json.dumps({"items": [{"product_id": seed.product_ids[i % len(
-                        seed.product_ids)], "quantity": 1}]}))
+                    json.dumps({"items": [
+                        {"product_id": products[i % len(products)], "quantity": 1},
+                        {"product_id": products[(i + 1) % len(products)], "quantity": 1}]}))
             for i in range(count)]
 
 
@@ -169,7 +170,7 @@ SCENARIOS: list[Scenario] = [
              event="ProductUpdated"),
     Scenario("adjust_stock", "POST /v1/inventory/{id}/adjustments", _adjustments,
              ceiling="raw", idempotent=True, raw="adjust_stock", raw_vars=_admin_vars),
-    Scenario("place_order", "POST /v1/orders", _orders, ceiling="raw", idempotent=True,
+    Scenario("place_order", "POST /v1/orders (two lines)", _orders, ceiling="raw", idempotent=True,
              raw="place_order", raw_vars=_order_vars, target=0.40, event="OrderPlaced"),
     Scenario("login", "POST /v1/auth/token", _logins, ceiling="argon2", min_seconds=5,
              note="argon2-bound: compared with pwdlib's raw verify rate here"),

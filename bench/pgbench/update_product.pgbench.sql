@@ -1,8 +1,8 @@
 -- Mirrors PATCH /v1/products/{product_id}: features/catalog/update_product/sql.py
 -- (UPDATE_PRODUCT: the version check and the write in one statement) in Database.transaction
 -- (BEGIN, COMMIT), with shared/db/events.py's _PUBLISH of ProductUpdated (one delivery per
--- subscriber) and the product cache's invalidation, shared/db/invalidations.py's notify (a
--- pg_notify inside the transaction, written out below: it is not a named statement). The
+-- subscriber) and the product cache's invalidation, shared/db/invalidations.py's
+-- _NOTIFY_ALONE, sent after the commit on a connection of its own (here: in autocommit). The
 -- request sends {"price_cents": 2345}: the other columns' parameters are NULL. Variables from
 -- the runner: products (seeded as SEED-1 .. SEED-n), clients (pgbench's client count),
 -- cache_channel, subscribers, channel, space, traceparent, subscriber_count, notify. Client c
@@ -15,11 +15,11 @@ SELECT p.id, ARRAY[p.version] AS versions, false AS replace_description, 2345 AS
        'ProductUpdated' AS type,
        '{"product_id": "0196f0e2-0000-7000-8000-000000000000", "name": "Seeded product 1", "description": "A product the bench made.", "price_cents": 2345, "currency": "EUR", "category": "category-1", "version": 2}' AS payload,
        ARRAY(SELECT bench_uuid7() FROM generate_series(1, :subscriber_count)) AS delivery_ids,
-       'catalog.products:' || p.id AS cache_key
+       '{catalog.products:' || p.id || '}' AS cache_keys
 FROM catalog.products p WHERE p.sku = 'SEED-' || :n
 \gset
 BEGIN;
 @features.catalog.update_product.sql:UPDATE_PRODUCT name=NULL description=NULL category=NULL
 @shared.db.events:_PUBLISH id=event_id aggregate_id=id
-SELECT pg_notify(:cache_channel, :cache_key);
 COMMIT;
+@shared.db.invalidations:_NOTIFY_ALONE cache_channel cache_keys

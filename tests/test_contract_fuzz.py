@@ -170,13 +170,20 @@ def test_linked_calls_stay_documented(caller, server, request) -> None:
 
     # Generation only, as schemathesis runs its own: the server's state moves on, so a replayed
     # scenario (shrinking) would not see the answers it saw the first time.
-    Chains.run(settings=settings(
-        max_examples=SCENARIOS, stateful_step_count=STEPS, phases=[Phase.generate],
-        deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)))
+    walked = {("GET", "/v1/products/{product_id}"), ("PATCH", "/v1/products/{product_id}"),
+              ("GET", "/v1/inventory/{product_id}"), ("GET", "/v1/orders/{order_id}"),
+              ("DELETE", "/v1/api-keys/{key_id}"), ("GET", "/v1/users/{user_id}")}
+    # Which scenarios reach the end of a chain depends on the answers along it, and a busy
+    # machine can change one (seen once in a full suite run, never alone): an admin run
+    # that missed a chain's end goes round again, up to twice, with the same bounds.
+    for _ in range(3 if caller == "admin" else 1):
+        Chains.run(settings=settings(
+            max_examples=SCENARIOS, stateful_step_count=STEPS, phases=[Phase.generate],
+            deadline=None, derandomize=True, database=None,
+            suppress_health_check=list(HealthCheck)))
+        if walked <= answered:
+            break
     if caller == "admin":  # the chains were walked, not only their first step
-        walked = {("GET", "/v1/products/{product_id}"), ("PATCH", "/v1/products/{product_id}"),
-                  ("GET", "/v1/inventory/{product_id}"), ("GET", "/v1/orders/{order_id}"),
-                  ("DELETE", "/v1/api-keys/{key_id}"), ("GET", "/v1/users/{user_id}")}
         assert walked <= answered, walked - answered
 
 

@@ -34,17 +34,17 @@ from tests.processes import Server
 
 _KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
-SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS", "50"))
-STEPS = 10
+SCENARIOS = int(os.environ.get("FUZZ_SCENARIOS", "25"))
+STEPS = 20  # long enough for a chain of three links (product -> order -> read) to be common
 # What the contract says where schemathesis's defaults differ: a missing If-Match is 428, and
 # a well-formed request that breaks a business rule (an order of a product nobody knows) is
-# 422 `unprocessable` (API.md), and a change with the ETag of a version since replaced is 412
-# (a chain of links changes one product twice). A schema-valid request answered 400 is still a
-# failure.
+# 422 `unprocessable` (API.md), a payment the provider declines is 402 `payment-declined`, and
+# a change with the ETag of a version since replaced is 412 (a chain of links changes one
+# product twice). A schema-valid request answered 400 is still a failure.
 CONFIG_DATA = {"checks": {
     "missing_required_header": {"expected-statuses": [400, 401, 403, 406, 415, 422, 428]},
     "positive_data_acceptance": {"expected-statuses": [
-        "2xx", "3xx", 401, 403, 404, 409, 412, 422, 429, "5xx"]}}}
+        "2xx", "3xx", 401, 402, 403, 404, 409, 412, 422, 429, "5xx"]}}}
 CONFIG = SchemathesisConfig.from_dict(CONFIG_DATA)
 # The document as the app builds it; building needs no database.
 DOCUMENT = create_app(make_settings(), database_url="postgresql://unused/db") \
@@ -173,14 +173,16 @@ def test_linked_calls_stay_documented(caller, server, request) -> None:
     walked = {("GET", "/v1/products/{product_id}"), ("PATCH", "/v1/products/{product_id}"),
               ("GET", "/v1/inventory/{product_id}"), ("GET", "/v1/orders/{order_id}"),
               ("DELETE", "/v1/api-keys/{key_id}"), ("GET", "/v1/users/{user_id}")}
-    # Which scenarios reach the end of a chain depends on the answers along it, and a busy
-    # machine can change one (seen once in a full suite run, never alone): an admin run
-    # that missed a chain's end goes round again, up to twice, with the same bounds.
-    for _ in range(3 if caller == "admin" else 1):
+    # Which scenarios reach the end of a chain depends on the answers along it (an id, a 304
+    # or a 200), so one walk can miss the end of a long chain: an admin walk that missed one
+    # goes round again with the next seed, a different walk with the same bounds, up to four
+    # times. (A fixed seed per round keeps each walk reproducible; `derandomize` alone would
+    # replay the same walk every round, as it seeds every state machine alike.)
+    for round_ in range(5 if caller == "admin" else 1):
+        seed(20261202 + round_)(Chains)
         Chains.run(settings=settings(
             max_examples=SCENARIOS, stateful_step_count=STEPS, phases=[Phase.generate],
-            deadline=None, derandomize=True, database=None,
-            suppress_health_check=list(HealthCheck)))
+            deadline=None, database=None, suppress_health_check=list(HealthCheck)))
         if walked <= answered:
             break
     if caller == "admin":  # the chains were walked, not only their first step

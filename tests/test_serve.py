@@ -37,19 +37,7 @@ def server_env(request) -> dict[str, str]:
 
 @pytest.fixture
 def server(database_url, workers, server_env):
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "TOKEN_SIGNING_KEY": TEST_SIGNING_KEY,
-           "LOG_LEVEL": "WARNING", "RELAY_ENABLED": "false", **server_env}
-    process = subprocess.Popen([sys.executable, "-m", "shared", "serve", "--port", str(port),
-                                "--workers", str(workers)],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    lines: list[str] = []
-    assert process.stdout is not None
-    output = process.stdout  # stdout and stderr together
-    threading.Thread(target=lambda: lines.extend(line.decode() for line in output),
-                     daemon=True).start()
+    process, lines, base = _spawn(database_url, workers, server_env)
     deadline = time.monotonic() + 30
     # Ready, and every worker serving: a worker still starting when SIGTERM arrives ignores it
     # until granian kills it 30 s later (#15, finding 12: granian's start-up edge).
@@ -66,6 +54,24 @@ def server(database_url, workers, server_env):
         raise AssertionError("".join(lines) or "no start")
     yield process, base
     _stop(process)
+
+
+def _spawn(database_url: str, workers: int, server_env: dict[str, str] | None = None,
+           ) -> tuple[subprocess.Popen[bytes], list[str], str]:
+    """`rampart serve` in its own process group, and the lines it writes as they come."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "TOKEN_SIGNING_KEY": TEST_SIGNING_KEY,
+           "LOG_LEVEL": "WARNING", "RELAY_ENABLED": "false", **(server_env or {})}
+    process = subprocess.Popen([sys.executable, "-m", "shared", "serve", "--port", str(port),
+                                "--workers", str(workers)],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    lines: list[str] = []
+    assert process.stdout is not None
+    output = process.stdout  # stdout and stderr together
+    threading.Thread(target=lambda: lines.extend(line.decode() for line in output),
+                     daemon=True).start()
+    return process, lines, f"http://127.0.0.1:{port}"
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -134,3 +140,4 @@ def test_several_workers_leave_no_metrics_folder_behind(server) -> None:
     assert folder.is_dir()  # where the workers' metrics live while it runs
     _stop(process)
     assert process.returncode == 0 and not folder.exists()
+

@@ -159,6 +159,7 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
     from granian import Granian
     from granian.constants import Interfaces
 
+    from shared import early_stop
     from shared.logging import GRANIAN_LOGGING
 
     try:
@@ -167,6 +168,7 @@ def serve(obj: Context, host: str | None, port: int | None, workers: int | None)
             for label in _migrate(url):
                 click.echo(f"migrated: {label}", err=True)
         os.environ["DATABASE_URL"] = url
+        early_stop.keep_in_workers()  # a worker stopped while it starts must not ignore it
         Granian(
             target="shared.asgi:app", interface=Interfaces.ASGI, address=host, port=port,
             workers=workers, log_access=False, backlog=2048, workers_kill_timeout=30,

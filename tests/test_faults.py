@@ -236,9 +236,7 @@ def test_sigterm_to_the_process_group_under_load_drains(pg) -> None:
     for thread in writers:
         thread.start()
     wait_for(lambda: len(acknowledged) >= 20)
-    # Both workers serving: a worker still starting up when SIGTERM lands ignores it until
-    # granian kills it (30 s later); that start-up edge is granian's, not this drain's.
-    wait_for(lambda: server.output().count("Started worker") >= 2)
+    # Whether or not both workers serve by now: one still starting stops too (#15, finding 12).
     server.signal_group(signal.SIGTERM)  # the parent and every worker at once
     code = server.process.wait(timeout=40)
     stop.set()

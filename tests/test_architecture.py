@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 
 from litestar.routes import HTTPRoute
@@ -57,3 +58,21 @@ def test_every_module_has_a_manifest_and_versioned_routes() -> None:
         for handler in module.routes:
             for path in handler.paths:
                 assert path.startswith("/v1/"), f"{module.name}: {path} is not versioned"
+
+
+def test_nothing_on_a_route_hops_to_a_thread(app) -> None:
+    """Litestar runs a plain-function guard, and a handler or dependency marked
+    `sync_to_thread`, in a worker thread: a thread hop and a GIL hand-over per request, for
+    code that never blocks here. Every guard is a coroutine function, no handler or provider
+    asks for a thread (a blocking call belongs in the slice's own `to_thread`, visibly)."""
+    walked = 0
+    for route in app.routes:
+        for handler in route.route_handlers:
+            for layer in handler.ownership_layers:
+                for guard in layer.guards or []:
+                    assert inspect.iscoroutinefunction(guard), (route.path, guard)
+            assert not getattr(handler, "sync_to_thread", None), route.path
+            for name, provider in handler.resolve_dependencies().items():
+                assert not provider.sync_to_thread, (route.path, name)
+            walked += 1
+    assert walked >= 30

@@ -90,7 +90,9 @@ def render_plugins() -> list[ScalarRenderPlugin | SwaggerRenderPlugin]:
 def docs_router(settings: Settings) -> Router:
     """The router Litestar serves the OpenAPI document and the viewer on."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any],
+                    handler: BaseRouteHandler) -> None:
+        # Async so that Litestar calls it in place (a plain function runs in a thread).
         # Litestar's catch-all for unknown /schema paths answers HTML; ours is problem JSON.
         if not settings.serves_docs or handler.handler_name == "handle_schema_path_not_found":
             raise NotFoundException

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, Response, get
 from litestar.params import Parameter
 
@@ -31,4 +30,4 @@ async def list_products(request: Request[Any, Any, Any], db: Db, limit: Limit = 
     page = page_query(request, limit, cursor, category=category)
     async with db.connection() as conn:
         rows = await sql.list_products(conn, page, category)
-    return page_response(request, page, msgspec.convert(rows, list[Product]))
+    return page_response(request, page, rows)

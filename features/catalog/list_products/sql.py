@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
+from psycopg.rows import args_row
 
-from features.catalog.schema import PRODUCT_COLUMNS
+from features.catalog.schema import PRODUCT_COLUMNS, Product
 from shared.db import Tx
 from shared.http.pagination import PageQuery
 
@@ -17,15 +17,18 @@ FIRST_PAGE_IN = f"{_SELECT} WHERE category = %s ORDER BY id DESC LIMIT %s"
 NEXT_PAGE_IN = f"{_SELECT} WHERE category = %s AND id < %s ORDER BY id DESC LIMIT %s"
 
 
-async def list_products(conn: Tx, page: PageQuery, category: str | None) -> list[dict[str, Any]]:
+async def list_products(conn: Tx, page: PageQuery, category: str | None) -> list[Product]:
+    # Each row straight into a Product, its columns in the struct's order (PRODUCT_COLUMNS):
+    # no dict per row to build and convert again, a third of a page's cost in Python.
+    cur = conn.cursor(row_factory=args_row(Product))
     if category is None:
         query, params = (FIRST_PAGE, ()) if page.after is None else (NEXT_PAGE, (page.after,))
-        cur = await conn.execute(query, (*params, page.fetch))
+        await cur.execute(query, (*params, page.fetch))
     else:
         query, params = ((FIRST_PAGE_IN, (category,)) if page.after is None
                          else (NEXT_PAGE_IN, (category, page.after)))
         # Never prepared: a generic plan cannot know how rare the category is and walks the
         # pkey filtering rows (280 ms for a rare one in 1M rows); planned for the actual value,
         # it reads products_category_id (0.07 ms).
-        cur = await conn.execute(query, (*params, page.fetch), prepare=False)
+        await cur.execute(query, (*params, page.fetch), prepare=False)
     return await cur.fetchall()

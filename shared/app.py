@@ -29,6 +29,7 @@ from shared.http.health import live, ready
 from shared.http.metrics import metrics, observe_pool
 from shared.http.middleware import RequestContext, StrictInput
 from shared.http.openapi import KernelOperation, StrictStructs, declare_links
+from shared.http.pacing import Pacer
 from shared.http.pagination import CursorCodec
 from shared.http.problems import EXCEPTION_HANDLERS
 from shared.http.ratelimit import make_limiter
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         "cursors": CursorCodec(signing_key.encode()),
         "modules": modules,
         "shutting_down": False,
+        "pacer": None,  # started with the app (_lifespan)
     })
 
     # Built once the state holds the pool they read through.
@@ -129,6 +131,10 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     # Caches serve only while this listener can hear every writer's invalidations.
     listener = InvalidationListener(state.db.url, state.caches)
     await listener.start()
+    # Every process paces its publishing commands to the relays, whether or not it runs one.
+    state.pacer = Pacer(state.db, state.settings,
+                        [s.name for m in state.modules for s in m.subscriptions])
+    await state.pacer.start()
     relay = None
     if state.settings.relay_enabled:
         from shared.db.relay import Relay
@@ -145,6 +151,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     finally:
         # Readiness answers 503 from here on; the relay finishes its current delivery.
         state.shutting_down = True
+        await state.pacer.stop()
         if relay is not None:
             await relay.stop()
         pool_watch.cancel()

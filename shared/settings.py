@@ -136,6 +136,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_batch_size: int = 100
     outbox_concurrency: int = 8
     outbox_retention_hours: int = 168
+    # Back-pressure (shared/http/pacing.py): commands that publish wait as long as the oldest
+    # claimable delivery has been due beyond the lag, at most max-wait, then run. 0 turns it off.
+    outbox_pacing_lag_ms: int = 250
+    outbox_pacing_max_wait_ms: int = 2000
     # `rampart worker` serves its Prometheus metrics on HOST at this port; 0 (the default, so
     # that several workers on one host need no configuration) serves none.
     worker_metrics_port: int = 0
@@ -205,6 +209,7 @@ _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "outbox_poll_ms": (1, 3_600_000), "outbox_backoff_base_ms": (1, 86_400_000),
     "outbox_backoff_max_ms": (1, 86_400_000), "outbox_batch_size": (1, 100_000),
     "outbox_concurrency": (1, 1000), "outbox_retention_hours": (0, 100_000),
+    "outbox_pacing_lag_ms": (0, 3_600_000), "outbox_pacing_max_wait_ms": (0, 600_000),
     "worker_metrics_port": (0, 65535), "smtp_timeout": (1, 3600),
     "product_cache_ttl": (1, 86400), "product_cache_max_entries": (0, 10_000_000),
     "product_cache_max_bytes": (0, 2**40), "category_cache_ttl": (1, 86400),

@@ -133,7 +133,10 @@ def make_settings(**overrides: Any) -> Settings:
     env = {"TOKEN_SIGNING_KEY": TEST_SIGNING_KEY, "RATE_LIMIT_ANON": "100000/minute",
            "RATE_LIMIT_USER": "100000/minute", "RATE_LIMIT_ADMIN": "100000/minute",
            "RATE_LIMIT_LOGIN": "1000/minute", "LOG_LEVEL": "WARNING",
-           "RELAY_ENABLED": "false"}
+           "RELAY_ENABLED": "false",
+           # Without a relay every event published stays due and would read as the relays'
+           # lag: pacing is tested on purpose (tests/test_pacing.py), not in every test.
+           "OUTBOX_PACING_LAG_MS": "0"}
     env.update({k.upper(): str(v) for k, v in overrides.items()})
     return load_settings(env)
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import inspect
 import re
+import sys
 
 from litestar.routes import HTTPRoute
 
+from shared.http.pacing import Paced
 from shared.modules import discover
 from tests.fixtures import problem
 
@@ -76,3 +80,38 @@ def test_nothing_on_a_route_hops_to_a_thread(app) -> None:
                 assert not provider.sync_to_thread, (route.path, name)
             walked += 1
     assert walked >= 30
+
+
+def _publishes(module_name: str) -> bool:
+    """Whether a handler's module publishes events, itself or through a module of its own
+    feature that it imports (payments' ledger)."""
+    source = inspect.getsource(sys.modules[module_name])
+    if "publish(" in source:
+        return True
+    feature = ".".join(module_name.split(".")[:2])
+    imported = re.findall(rf"^from {re.escape(feature)} import (.+)$", source, re.M)
+    names = [n.strip() for line in imported for n in line.split(",")]
+    return any("publish(" in inspect.getsource(importlib.import_module(f"{feature}.{n}"))
+               for n in names if importlib.util.find_spec(f"{feature}.{n}") is not None)
+
+
+def test_every_command_that_publishes_is_paced_before_anything_else(app) -> None:
+    """A route whose handler publishes events sets the relays work, so it waits for them while
+    they are behind (shared/http/pacing.py): with `Paced()` as its outermost route middleware,
+    so that a waiting request holds no idempotency record and no connection."""
+    paced, publishing = set(), set()
+    for route in app.routes:
+        for handler in route.route_handlers:
+            if not handler.fn.__module__.startswith("features."):
+                continue
+            name = f"{sorted(handler.http_methods)[0]} {route.path}"
+            layers = handler.middleware or []
+            if any(isinstance(m, Paced) for m in layers):
+                assert isinstance(layers[0], Paced), f"{name}: Paced() is not outermost"
+                paced.add(name)
+            if _publishes(handler.fn.__module__):
+                publishing.add(name)
+    assert publishing >= {"POST /v1/orders", "POST /v1/webhooks/payments"}  # the scan sees
+    # A sign-in's last redirect publishes UserRegistered once per new user: a person waits in
+    # a browser for it, and sign-ins are not what outruns the relays.
+    assert paced == publishing - {"GET /v1/auth/oidc/{provider:str}/callback"}

@@ -30,11 +30,9 @@ ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true) IS NOT NULL"
 # few thousand due and 45,000 dead entries, 20 ms a claim, 5.6 ms for a claim that finds
 # nothing; 0.9 ms once the scan marks them.
 CLAIM_PLAN = "SELECT set_config('enable_bitmapscan', 'off', true)"
-CLAIM = f"""
-WITH due AS MATERIALIZED (
-    SELECT d.id
-    FROM kernel.outbox_deliveries d
-    WHERE d.state = 'pending'
+# Claimable: due, not leased, attempts left, a subscriber of this build, the head of its lane.
+CLAIMABLE = """
+    d.state = 'pending'
       AND d.next_attempt_at <= now()
       AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= now())
       AND d.attempts < %(max_attempts)s
@@ -42,7 +40,12 @@ WITH due AS MATERIALIZED (
       AND NOT EXISTS (
           SELECT 1 FROM kernel.outbox_deliveries earlier
           WHERE earlier.subscriber = d.subscriber AND earlier.aggregate_id = d.aggregate_id
-            AND earlier.seq < d.seq AND earlier.state <> 'done')
+            AND earlier.seq < d.seq AND earlier.state <> 'done')"""
+CLAIM = f"""
+WITH due AS MATERIALIZED (
+    SELECT d.id
+    FROM kernel.outbox_deliveries d
+    WHERE {CLAIMABLE}
     ORDER BY d.next_attempt_at
     LIMIT %(batch)s
     FOR UPDATE SKIP LOCKED
@@ -99,6 +102,16 @@ RELEASE = """
 UPDATE kernel.outbox_deliveries
 SET lease_token = NULL, lease_expires_at = NULL, attempts = attempts - %(uncount)s
 WHERE id = ANY(%(ids)s) AND lease_token = %(token)s"""
+
+# How far behind the relays are: how long the oldest claimable delivery has been due (0 when
+# none is). Only lane heads count, so a lane held back by a dead letter or a retry's backoff
+# does not make the relays look behind (shared/http/pacing.py reads it).
+LAG = f"""
+SELECT coalesce(extract(epoch FROM now() - min(d.next_attempt_at)), 0)::float8 AS seconds
+FROM (SELECT d.next_attempt_at FROM kernel.outbox_deliveries d
+      WHERE {CLAIMABLE}
+      ORDER BY d.next_attempt_at
+      LIMIT 1) d"""
 
 # How long the loop may sleep before a retry falls due (NOTIFY only announces new events).
 NEXT_DUE = """

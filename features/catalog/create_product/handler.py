@@ -21,11 +21,13 @@ from shared.db.events import publish
 from shared.http.concurrency import ETAG, etag
 from shared.http.deps import Cached
 from shared.http.idempotency import IdempotentTx, idempotent_post
+from shared.http.pacing import Paced
 from shared.http.problems import conflict
 from shared.http.schema import problems
 
 
-@idempotent_post("/v1/products", guards=[admin_only], operation_id="createProduct",
+@idempotent_post("/v1/products", middleware=[Paced()], guards=[admin_only],
+                 operation_id="createProduct",
                  tags=["catalog"], responses=problems(401, 403, 409),
                  response_headers=[ETAG, ResponseHeader(
                      name="Location", documentation_only=True,

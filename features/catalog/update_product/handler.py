@@ -24,11 +24,13 @@ from shared.db.events import publish
 from shared.http.concurrency import ETAG, IfMatchVersions, etag, precondition_failed
 from shared.http.deps import Cached, Db
 from shared.http.openapi import fed_by
+from shared.http.pacing import Paced
 from shared.http.problems import not_found
 from shared.http.schema import problems
 
 
-@patch("/v1/products/{product_id:uuid}", guards=[admin_only], operation_id="updateProduct",
+@patch("/v1/products/{product_id:uuid}", middleware=[Paced()], guards=[admin_only],
+       operation_id="updateProduct",
        opt=fed_by(createProduct={"product_id": "$response.body#/id",
                                  "header.If-Match": "$response.header.ETag"}),
        tags=["catalog"], responses=problems(401, 403, 404, 412, 428), response_headers=[ETAG])

@@ -15,6 +15,7 @@ from shared.auth.middleware import PUBLIC
 from shared.auth.passwords import hash_password
 from shared.db.events import publish
 from shared.http.deps import Db
+from shared.http.pacing import Paced
 from shared.http.problems import conflict
 from shared.http.schema import problems
 
@@ -31,7 +32,7 @@ async def create_user(db: Db, email: str, password: str, name: str, role: str) -
     return msgspec.convert(row, User)
 
 
-@post("/v1/users", opt=PUBLIC, operation_id="registerUser", tags=["identity"],
+@post("/v1/users", middleware=[Paced()], opt=PUBLIC, operation_id="registerUser", tags=["identity"],
       responses=problems(409))
 async def register_user(data: JSONBody[RegisterUser], db: Db) -> Response[User]:
     """Register a customer account."""

@@ -19,10 +19,12 @@ from shared.db.events import publish
 from shared.http.concurrency import ETAG, etag
 from shared.http.deps import Caller, Db
 from shared.http.openapi import fed_by
+from shared.http.pacing import Paced
 from shared.http.schema import problems
 
 
-@post("/v1/orders/{order_id:uuid}/cancel", status_code=200, operation_id="cancelOrder",
+@post("/v1/orders/{order_id:uuid}/cancel", middleware=[Paced()], status_code=200,
+      operation_id="cancelOrder",
       opt=fed_by(placeOrder={"order_id": "$response.body#/id"}),
       tags=["ordering"], responses=problems(401, 404, 409), response_headers=[ETAG])
 async def cancel_order(order_id: FromPath[UUID], db: Db, principal: Caller) -> Response[Order]:

@@ -21,10 +21,11 @@ from shared.http.concurrency import ETAG, etag
 from shared.http.deps import Caller
 from shared.http.idempotency import IdempotentTx, idempotent_post
 from shared.http.openapi import fed_by
+from shared.http.pacing import Paced
 from shared.http.schema import problems
 
 
-@idempotent_post("/v1/orders", operation_id="placeOrder", tags=["ordering"],
+@idempotent_post("/v1/orders", middleware=[Paced()], operation_id="placeOrder", tags=["ordering"],
                  # A product just created, or just given stock (which an order can take).
                  opt=fed_by(createProduct={"requestBody": {"items": [
                      {"product_id": "$response.body#/id", "quantity": 1}]}},

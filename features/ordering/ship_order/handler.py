@@ -19,10 +19,11 @@ from shared.db.events import publish
 from shared.http.concurrency import ETAG, etag
 from shared.http.deps import Caller, Db
 from shared.http.openapi import fed_by
+from shared.http.pacing import Paced
 from shared.http.schema import problems
 
 
-@post("/v1/orders/{order_id:uuid}/ship", status_code=200, guards=[admin_only],
+@post("/v1/orders/{order_id:uuid}/ship", middleware=[Paced()], status_code=200, guards=[admin_only],
       operation_id="shipOrder", tags=["ordering"],
       # Paid is what it takes: the payment's order is the one to ship next.
       opt=fed_by(placeOrder={"order_id": "$response.body#/id"},

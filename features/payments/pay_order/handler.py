@@ -34,6 +34,7 @@ from features.payments.schema import Payment
 from shared.http.deps import AppSettings, Caller, Db
 from shared.http.idempotency import IdempotentTx, idempotent_post, parse_key
 from shared.http.openapi import fed_by
+from shared.http.pacing import Paced
 from shared.http.problems import Problem
 from shared.http.schema import problems
 
@@ -45,7 +46,8 @@ def unavailable(detail: str, retry_after: int) -> Problem:
                    headers={"Retry-After": str(retry_after)})
 
 
-@idempotent_post("/v1/orders/{order_id:uuid}/payments", operation_id="payOrder",
+@idempotent_post("/v1/orders/{order_id:uuid}/payments", middleware=[Paced()],
+                 operation_id="payOrder",
                  tags=["payments"], opt=fed_by(placeOrder={"order_id": "$response.body#/id"}),
                  responses=problems(401, 402, 404, 409, 503),
                  dependencies=GATEWAY)

@@ -22,13 +22,14 @@ from features.payments.provider.port import ProviderUnavailable
 from features.payments.receive_webhook import logic, sql
 from features.payments.receive_webhook.schema import Received
 from shared.http.deps import AppSettings, Db
+from shared.http.pacing import Paced
 from shared.http.problems import invalid
 from shared.http.schema import problems
 
 log = structlog.get_logger("rampart.payments")
 
 
-@post("/v1/webhooks/payments", status_code=200, opt={"public": True},
+@post("/v1/webhooks/payments", middleware=[Paced()], status_code=200, opt={"public": True},
       operation_id="receivePaymentWebhook", tags=["payments"], responses=problems(),
       dependencies=GATEWAY)
 async def receive_webhook(request: Request[Any, Any, Any], db: Db, settings: AppSettings,

@@ -38,6 +38,16 @@ class Subscription:
     may publish: its events are written with the group's commit, their locks taken in a fixed
     order (shared/db/events.py).
 
+    `handle_many(payloads, tx)`, when given, is the handler for many deliveries at once: the
+    relay hands it the deliveries of one claim (at most one per lane, so in no particular
+    order), in a transaction of their own, and it must have exactly the effect of `handler`
+    on each in turn, in a few statements for all of them instead of a few for each. Should it
+    fail, the relay rolls it back and runs `handler` once per delivery, one transaction each,
+    so the failure is charged to its own delivery. The simplest way to keep the two the same
+    is one code path: `handler(p, tx)` is `handle_many([p], tx)` (inventory's reserve_stock).
+    Its locks must be taken in one global order across the batch (all of them sorted), so two
+    batches never wait for each other in a circle.
+
     `needs_settings=True` calls `handler(payload, tx, settings)` with the relay's settings, for
     a handler that reaches a configured service (notifications' SMTP server): the tests and
     every process hand the relay their own settings, so the handler must not read the
@@ -51,6 +61,12 @@ class Subscription:
               | Callable[[Any, Tx, Settings], Awaitable[None]])
     shares_transaction: bool = False
     needs_settings: bool = False
+    handle_many: Callable[[list[Any], Tx], Awaitable[None]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.handle_many is not None and (self.shares_transaction or self.needs_settings):
+            raise ValueError(f"{self.name}: handle_many runs in a transaction of its own and "
+                             "takes no settings")
 
     async def run(self, payload: Any, tx: Tx, settings: Settings) -> None:
         """Call the handler as the relay does: with the settings if it asks for them."""

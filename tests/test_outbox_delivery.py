@@ -203,6 +203,71 @@ async def test_grouped_handlers_publish_each_event_once_and_none_from_a_rolled_b
     assert failed == [2]
 
 
+async def test_a_subscriber_that_handles_many_gets_a_claims_deliveries_in_one_call(
+        url: str) -> None:
+    """`handle_many`: one call and one transaction for a claim's deliveries of that
+    subscriber; its lanes' later events come in later calls, each once, in lane order."""
+    calls: list[list[tuple[UUID, int]]] = []
+    effect = recorder()
+
+    async def handle_many(ticks: list[SeenTick], tx: Tx) -> None:
+        calls.append([(t.key, t.n) for t in ticks])
+        for tick in ticks:
+            await effect(tick, tx)
+
+    async def handle_one(tick: SeenTick, tx: Tx) -> None:
+        await handle_many([tick], tx)
+
+    sub = Subscription(Tick.type_name(), SUBSCRIBER, SeenTick, handle_one,
+                       handle_many=handle_many)
+    register(sub)
+    keys = [uuid7() for _ in range(6)]
+    await publish_ticks(url, [(k, n) for n in range(3) for k in keys])  # 6 lanes of 3
+    async with running(url, [sub], relay_settings(outbox_concurrency=2)):
+        await eventually(lambda: _states_are(url, {"done"}))
+    assert [len(c) for c in calls] == [6, 6, 6]  # a claim holds one delivery per lane
+    assert [sorted(n for _, n in c) for c in calls] == [[0] * 6, [1] * 6, [2] * 6]
+    effects = await query(url, "SELECT key, n FROM public.test_effects ORDER BY serial")
+    assert sorted((r["key"], r["n"]) for r in effects) == sorted(
+        (k, n) for n in range(3) for k in keys)  # each once
+
+
+async def test_a_failing_batch_is_rerun_one_by_one_and_only_the_failure_is_charged(
+        url: str) -> None:
+    effect = recorder()
+
+    async def handle_one(tick: SeenTick, tx: Tx) -> None:
+        await effect(tick, tx)
+        if tick.n == 3:
+            raise RuntimeError("this one cannot be handled")
+
+    async def handle_many(ticks: list[SeenTick], tx: Tx) -> None:
+        for tick in ticks:
+            await handle_one(tick, tx)
+
+    sub = Subscription(Tick.type_name(), SUBSCRIBER, SeenTick, handle_one,
+                       handle_many=handle_many)
+    register(sub)
+    await publish_ticks(url, [(uuid7(), n) for n in range(6)])  # 6 lanes, one claim
+    rolled_back = _sample("outbox_groups_rolled_back_total")
+    async with running(url, [sub], relay_settings(outbox_max_attempts=1)):
+        await eventually(lambda: _states_are(url, {"done", "dead"}))
+    effects = await query(url, "SELECT n FROM public.test_effects ORDER BY n")
+    assert effects == [{"n": n} for n in (0, 1, 2, 4, 5)]  # each once; 3's rolled back
+    dead = await query(url, "SELECT e.payload->>'n' AS n, d.last_error FROM"
+                            " kernel.outbox_deliveries d JOIN kernel.outbox_events e"
+                            " ON e.id = d.event_id WHERE d.state = 'dead'")
+    assert [r["n"] for r in dead] == ["3"] and "cannot be handled" in dead[0]["last_error"]
+    assert _sample("outbox_groups_rolled_back_total") - rolled_back == 1
+
+
+def test_handle_many_runs_alone_and_takes_no_settings() -> None:
+    for flags in ({"shares_transaction": True}, {"needs_settings": True}):
+        with pytest.raises(ValueError, match="handle_many"):
+            Subscription(Tick.type_name(), SUBSCRIBER, SeenTick, do_nothing,
+                         handle_many=do_nothing, **flags)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("shares", [False, True])
 async def test_only_subscribers_that_say_so_share_a_transaction(url: str, shares: bool) -> None:
     transactions: list[int] = []
@@ -260,6 +325,32 @@ async def test_the_handler_span_is_a_child_of_the_publishing_span(
     inserts = [s for s in spans.get_finished_spans() if s.name == "db INSERT"
                and s.parent is not None and s.parent.span_id == handler_span.context.span_id]
     assert inserts
+
+
+async def test_a_batch_span_links_to_every_publishing_span(
+        url: str, spans: InMemorySpanExporter) -> None:
+    """A span has one parent; deliveries handled at once come from many requests, so their
+    span links to each of them instead."""
+    effect = recorder()
+
+    async def handle_many(ticks: list[SeenTick], tx: Tx) -> None:
+        for tick in ticks:
+            await effect(tick, tx)
+
+    sub = Subscription(Tick.type_name(), SUBSCRIBER, SeenTick, effect, handle_many=handle_many)
+    register(sub)
+    requests = []
+    for _ in range(3):
+        with tracer.start_as_current_span("POST /v1/things") as request_span:
+            await publish_ticks(url, [(uuid7(), 0)])
+        requests.append(request_span.get_span_context())
+    async with running(url, [sub]):
+        await eventually(lambda: _states_are(url, {"done"}))
+    [batch_span] = [s for s in spans.get_finished_spans() if s.name == "Tick process"]
+    assert batch_span.kind == trace.SpanKind.CONSUMER
+    assert batch_span.attributes["messaging.batch.message_count"] == 3
+    assert sorted((link.context.trace_id, link.context.span_id) for link in batch_span.links) \
+        == sorted((r.trace_id, r.span_id) for r in requests)
 
 
 async def test_the_listener_reconnects_when_its_connection_dies(url: str) -> None:

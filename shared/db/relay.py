@@ -32,7 +32,7 @@ from uuid import UUID, uuid4
 import msgspec
 import psycopg
 import structlog
-from opentelemetry.trace import Span, SpanKind, StatusCode
+from opentelemetry.trace import Link, Span, SpanKind, StatusCode, get_current_span
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from shared.db import events
@@ -221,11 +221,23 @@ class Relay:
         # in one transaction: one commit for many deliveries. A group in which anything fails
         # is rolled back whole and its deliveries run again one transaction each, so the
         # failure is charged to its own delivery and every other one takes effect once.
+        # A subscriber that handles many at once (`Subscription.handle_many`) gets its
+        # deliveries of the batch as one unit, handled in one call and one transaction.
         lanes = self.settings.outbox_concurrency
-        sharing = [d for d in batch if self.subscriptions[d.subscriber].shares_transaction]
+        at_once: dict[str, list[Claimed]] = {}
+        sharing: list[Claimed] = []
+        units: list[list[Claimed]] = []
+        for d in batch:
+            sub = self.subscriptions[d.subscriber]
+            if sub.handle_many is not None:
+                at_once.setdefault(d.subscriber, []).append(d)
+            elif sub.shares_transaction:
+                sharing.append(d)
+            else:
+                units.append([d])
         width = min(lanes, len(sharing))
-        units = [sharing[i::width] for i in range(width)]
-        units += [[d] for d in batch if not self.subscriptions[d.subscriber].shares_transaction]
+        units += [sharing[i::width] for i in range(width)]
+        units += at_once.values()
         limit = asyncio.Semaphore(lanes)
         unstarted: list[UUID] = []  # handed back with the attempt not counted
         ran: list[UUID] = []  # handed back, attempt counted: their handlers ran
@@ -290,11 +302,18 @@ class Relay:
         """
         seconds: list[float] = []
         token = lease.token
+        sub = self.subscriptions[group[0].subscriber]
         try:
             # The timeout is not around COMMIT: that may succeed late.
             async with self.db.transaction() as tx, \
                     lease.bounding(self.settings.outbox_handler_timeout_seconds):
-                for delivery in group:
+                if sub.handle_many is not None:  # all of the group are its deliveries
+                    started = time.perf_counter()
+                    with self._handling_many(group):
+                        await sub.handle_many([msgspec.json.decode(
+                            d.payload, type=sub.payload_type) for d in group], tx)
+                    seconds = [(time.perf_counter() - started) / len(group)] * len(group)
+                for delivery in group if sub.handle_many is None else ():
                     if self._stopping:
                         break
                     started = time.perf_counter()
@@ -353,6 +372,26 @@ class Relay:
             },
         ) as span, structlog.contextvars.bound_contextvars(
             event_id=str(delivery.event_id), subscriber=delivery.subscriber,
+        ):
+            yield span
+
+    @contextlib.contextmanager
+    def _handling_many(self, group: list[Claimed]) -> Iterator[Span]:
+        """One span for deliveries handled at once, linked to each one's producer (a span has
+        one parent, but may link to many), and the subscriber on every log line."""
+        links = [Link(span.get_span_context()) for d in group if d.traceparent
+                 for span in [get_current_span(_PROPAGATOR.extract({"traceparent":
+                                                                    d.traceparent}))]]
+        first = group[0]
+        with tracer.start_as_current_span(
+            f"{first.type} process", links=links, kind=SpanKind.CONSUMER, attributes={
+                "messaging.system": "rampart.outbox", "messaging.operation.type": "process",
+                "messaging.destination.name": first.type,
+                "messaging.batch.message_count": len(group),
+                "messaging.consumer.group.name": first.subscriber,
+            },
+        ) as span, structlog.contextvars.bound_contextvars(
+            subscriber=first.subscriber, deliveries=len(group),
         ):
             yield span
 

@@ -5,36 +5,39 @@ from uuid import UUID
 
 from shared.db import Tx
 
-# The reservation, its lines and the stock it holds, in one statement. The stock rows are
-# already locked (reservation_sql.lock_stock); the check constraint stock_covers_reserved
-# would refuse an over-reservation even if the decision were wrong.
+# The reservations of many orders, their lines and the stock they hold, in one statement: one
+# (order, product, quantity) row per line. The stock rows are already locked
+# (reservation_sql.lock_stock); stock is raised once per product by the sum of its lines (an
+# UPDATE ... FROM changes each row once, whatever else matches); the check constraint
+# stock_covers_reserved would refuse an over-reservation even if the decision were wrong.
 RESERVE = """
-WITH reservation AS (
+WITH wanted AS (
+    SELECT * FROM unnest(%(order_ids)s::uuid[], %(product_ids)s::uuid[],
+                         %(quantities)s::bigint[]) AS w(order_id, product_id, quantity)
+), reservations AS (
     INSERT INTO inventory.reservations (order_id, status, created_at)
-    VALUES (%(order_id)s, 'reserved', now())
-    RETURNING order_id
-), wanted AS (
-    SELECT * FROM unnest(%(product_ids)s::uuid[], %(quantities)s::bigint[])
-        AS w(product_id, quantity)
+    SELECT DISTINCT order_id, 'reserved', now() FROM wanted
 ), lines AS (
     INSERT INTO inventory.reservation_lines (order_id, product_id, quantity)
-    SELECT reservation.order_id, wanted.product_id, wanted.quantity FROM reservation, wanted
+    SELECT order_id, product_id, quantity FROM wanted
 )
 UPDATE inventory.stock_levels s
-SET reserved = s.reserved + wanted.quantity, updated_at = now()
-FROM wanted WHERE s.product_id = wanted.product_id"""
+SET reserved = s.reserved + taken.quantity, updated_at = now()
+FROM (SELECT product_id, sum(quantity) AS quantity FROM wanted GROUP BY product_id) taken
+WHERE s.product_id = taken.product_id"""
 
 # Remembered, so that a redelivered OrderPlaced stays rejected instead of trying again.
 REJECT = """
 INSERT INTO inventory.reservations (order_id, status, created_at)
-VALUES (%s, 'rejected', now())"""
+SELECT order_id, 'rejected', now() FROM unnest(%s::uuid[]) AS r(order_id)"""
 
 
-async def reserve(tx: Tx, order_id: UUID, product_ids: Sequence[UUID],
-                  quantities: Sequence[int]) -> None:
-    await tx.execute(RESERVE, {"order_id": order_id, "product_ids": list(product_ids),
-                               "quantities": list(quantities)})
+async def reserve(tx: Tx, lines: Sequence[tuple[UUID, UUID, int]]) -> None:
+    """Reserve (order id, product id, quantity) lines: every line of each order given."""
+    order_ids, product_ids, quantities = (list(column) for column in zip(*lines, strict=True))
+    await tx.execute(RESERVE, {"order_ids": order_ids, "product_ids": product_ids,
+                               "quantities": quantities})
 
 
-async def reject(tx: Tx, order_id: UUID) -> None:
-    await tx.execute(REJECT, (order_id,))
+async def reject(tx: Tx, order_ids: Sequence[UUID]) -> None:
+    await tx.execute(REJECT, (list(order_ids),))

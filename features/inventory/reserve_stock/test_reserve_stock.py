@@ -8,8 +8,14 @@ import psycopg
 import pytest
 from uuid_utils.compat import uuid7
 
+from features.inventory.release_stock.handler import OrderCancelled, release_stock
 from features.inventory.reserve_stock import logic
-from features.inventory.reserve_stock.handler import Line, OrderPlaced, reserve_stock
+from features.inventory.reserve_stock.handler import (
+    Line,
+    OrderPlaced,
+    reserve_many,
+    reserve_stock,
+)
 from tests.saga import handle, product, stock
 
 
@@ -27,6 +33,19 @@ def test_every_line_must_fit_in_what_is_available() -> None:
     assert logic.can_reserve([Line(a, 3), Line(b, 1)], stock_levels)
     assert not logic.can_reserve([Line(a, 4), Line(b, 1)], stock_levels)  # 3 available
     assert not logic.can_reserve([Line(a, 1), Line(uuid7(), 1)], stock_levels)  # unknown: 0
+
+
+def test_orders_decided_together_take_their_stock_in_turn() -> None:
+    a, b = uuid7(), uuid7()
+    stock_levels = {a: {"on_hand": 5, "reserved": 1}, b: {"on_hand": 2, "reserved": 0}}
+    orders = [OrderPlaced(uuid7(), [Line(a, 3)]), OrderPlaced(uuid7(), [Line(a, 2)]),
+              OrderPlaced(uuid7(), [Line(a, 1), Line(b, 1)]), OrderPlaced(uuid7(), [Line(b, 2)]),
+              OrderPlaced(uuid7(), [Line(b, 1)])]
+    # a: 4 free, 3 taken, 2 do not fit, the last 1 taken; b: 2 free, 1 taken, 2 do not fit.
+    assert [fits for _, fits in logic.decide(orders, stock_levels)] == [
+        True, False, True, False, True]
+    assert stock_levels[a]["reserved"] == 1  # what it was given is left as it was
+    assert logic.decide([], stock_levels) == []
 
 
 # -- handler, on a real database -------------------------------------------------------------
@@ -91,3 +110,56 @@ async def test_the_database_refuses_reservations_beyond_stock_or_for_unknown_pro
     with pytest.raises(psycopg.errors.UniqueViolation):
         await db_conn.execute("INSERT INTO inventory.reservations (order_id, status,"
                               " created_at) VALUES (%s, 'rejected', now())", (order_id,))
+
+
+async def test_many_orders_at_once_have_the_effect_of_each_in_turn(database_url,
+                                                                   db_conn) -> None:
+    """The relay's batch (`reserve_many`): the same outcome as one delivery after another,
+    duplicates and orders already decided included, and a redelivered batch changes nothing."""
+    tea, cup = await product(db_conn, on_hand=5), await product(db_conn, on_hand=1)
+    earlier, cancelled = uuid7(), uuid7()
+    await handle(database_url, reserve_stock, OrderPlaced(earlier, [Line(tea, 1)]))
+    await handle(database_url, release_stock, OrderCancelled(cancelled))  # cancel came first
+    first, second, third = (OrderPlaced(uuid7(), lines) for lines in (
+        [Line(tea, 2), Line(cup, 1)], [Line(tea, 2), Line(cup, 1)], [Line(tea, 2)]))
+    batch = [first, OrderPlaced(earlier, [Line(tea, 1)]), second, first,
+             OrderPlaced(cancelled, [Line(tea, 1)]), third]
+    for _ in range(2):  # delivered, then the whole batch redelivered
+        await handle(database_url, reserve_many, batch)
+    assert await stock(db_conn, tea) == (5, 5) and await stock(db_conn, cup) == (1, 1)
+    assert [kind for kind, _ in await answers(db_conn, first.order_id)] == ["StockReserved"]
+    assert [kind for kind, _ in await answers(db_conn, second.order_id)] == ["StockRejected"]
+    assert [kind for kind, _ in await answers(db_conn, third.order_id)] == ["StockReserved"]
+    assert len(await answers(db_conn, earlier)) == 1 and await answers(db_conn, cancelled) == []
+    lines = await db_conn.execute("SELECT count(*) AS n FROM inventory.reservation_lines"
+                                  " WHERE order_id = %s", (first.order_id,))
+    assert (await lines.fetchone())["n"] == 2
+
+
+async def test_batches_racing_over_the_same_products_never_deadlock(database_url,
+                                                                    db_conn) -> None:
+    """Batches lock every order, then every stock row, each in sorted order: two relays'
+    batches sharing products in any order wait for each other at most, never in a circle."""
+    products = [await product(db_conn, on_hand=1000) for _ in range(6)]
+
+    def batch(i: int) -> list[OrderPlaced]:
+        turn = products[i % 6:] + products[:i % 6]
+        return [OrderPlaced(uuid7(), [Line(p, 1) for p in reversed(turn[j:j + 3])])
+                for j in range(4)]
+
+    # A deadlock would raise DeadlockDetected here (PostgreSQL breaks it after 1 s).
+    await asyncio.gather(*(handle(database_url, reserve_many, batch(i)) for i in range(12)))
+    for p in products:
+        assert await stock(db_conn, p) == (1000, 24)  # 12 batches x 4 orders x 3 lines / 6
+
+
+async def test_a_batch_racing_the_last_units_with_single_orders_never_oversells(
+        database_url, db_conn) -> None:
+    tea = await product(db_conn, on_hand=5)
+    singles = [OrderPlaced(uuid7(), [Line(tea, 1)]) for _ in range(6)]
+    batched = [OrderPlaced(uuid7(), [Line(tea, 1)]) for _ in range(6)]
+    await asyncio.gather(handle(database_url, reserve_many, batched),
+                         *(handle(database_url, reserve_stock, e) for e in singles))
+    assert await stock(db_conn, tea) == (5, 5)
+    kinds = [(await answers(db_conn, e.order_id))[0][0] for e in singles + batched]
+    assert sorted(kinds) == ["StockRejected"] * 7 + ["StockReserved"] * 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections import Counter
 from typing import ClassVar
 from uuid import UUID
 
@@ -536,3 +537,43 @@ async def test_a_transaction_s_events_travel_with_its_commit_and_go_with_its_rol
                             " ORDER BY 1")
     assert rows == [{"n": 2}, {"n": 4}]
     assert len(await query(url, "SELECT 1 FROM kernel.outbox_deliveries")) == 2
+
+
+async def test_a_commits_events_are_written_together_under_their_locks_in_publish_order(
+        url: str) -> None:
+    """A kernel transaction's events go out with its commit in one statement: each with its
+    deliveries (the event's seq and aggregate), each aggregate's events in publish order and
+    all of them under that aggregate's lock, so commits publishing for the same aggregates in
+    any order neither deadlock nor interleave within an aggregate."""
+    from shared.db.pool import Database
+
+    register(subscription(do_nothing), subscription(do_nothing, "tests.other"))
+    keys = [uuid7() for _ in range(3)]
+    db = Database(url, min_size=1, max_size=8)
+    await db.open()
+
+    async def commit(tx_no: int) -> None:
+        order = keys[tx_no % 3:] + keys[:tx_no % 3]
+        async with db.transaction() as tx:
+            for j in range(3):
+                for key in reversed(order) if tx_no % 2 else order:
+                    await publish(tx, Tick(key=key, n=tx_no * 10 + j, note="é \"quoted\""))
+                    await asyncio.sleep(0)
+
+    try:
+        await asyncio.gather(*(commit(t) for t in range(8)))
+    finally:
+        await db.close()
+    events = await query(url, "SELECT id, seq, aggregate_id, payload FROM kernel.outbox_events"
+                              " ORDER BY seq")
+    assert len(events) == 8 * 3 * 3
+    assert events[0]["payload"]["note"] == "é \"quoted\""
+    for key in keys:
+        ns = [e["payload"]["n"] for e in events if e["aggregate_id"] == key]
+        runs = [ns[i:i + 3] for i in range(0, len(ns), 3)]  # one commit's events, together
+        assert all(run == [run[0] // 10 * 10 + j for j in range(3)] for run in runs), ns
+    deliveries = await query(url, "SELECT d.event_id, d.subscriber FROM"
+                                  " kernel.outbox_deliveries d JOIN kernel.outbox_events e"
+                                  " ON e.id = d.event_id AND e.seq = d.seq"
+                                  " AND e.aggregate_id = d.aggregate_id")
+    assert Counter(d["subscriber"] for d in deliveries) == {SUBSCRIBER: 72, "tests.other": 72}

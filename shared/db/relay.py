@@ -307,19 +307,20 @@ class Relay:
             # The timeout is not around COMMIT: that may succeed late.
             async with self.db.transaction() as tx, \
                     lease.bounding(self.settings.outbox_handler_timeout_seconds):
-                if sub.handle_many is not None:  # all of the group are its deliveries
+                if sub.handle_many is not None:  # the group is all that subscriber's
                     started = time.perf_counter()
                     with self._handling_many(group):
                         await sub.handle_many([msgspec.json.decode(
                             d.payload, type=sub.payload_type) for d in group], tx)
                     seconds = [(time.perf_counter() - started) / len(group)] * len(group)
-                for delivery in group if sub.handle_many is None else ():
-                    if self._stopping:
-                        break
-                    started = time.perf_counter()
-                    with self._handling(delivery):
-                        await self._handle(delivery, tx)
-                    seconds.append(time.perf_counter() - started)
+                else:
+                    for delivery in group:
+                        if self._stopping:
+                            break
+                        started = time.perf_counter()
+                        with self._handling(delivery):
+                            await self._handle(delivery, tx)
+                        seconds.append(time.perf_counter() - started)
                 await _acknowledge(tx, [d.id for d in group[:len(seconds)]], token)
         except Exception as exc:  # each delivery's own run records what fails there
             GROUPS_ROLLED_BACK.inc()

@@ -135,6 +135,14 @@ def render(result: dict[str, Any], plots: dict[str, str]) -> str:
                        f"{_ms(again['p99'])} | {_spread(again):.1f}x | {again['errors']} | drift "
                        f"{100 * (again['rps'] / first['rps'] - 1):+.0f}% | | "
                        f"{again['cpu_wrk']:.2f} | {again['cpu_machine']:.2f} |")
+    cached = [(scenario.title, run, c) for scenario in SCENARIOS for c in CONNECTIONS
+              if (run := wrk_runs.get((scenario.name, c))) and "cache_hit_ratio" in run]
+    if cached:
+        out += ["", "Answered from a process cache during the measured run (cache hits over "
+                "hits and misses, every worker): " + "; ".join(
+                    f"{title} {100 * run['cache_hit_ratio']:.0f}% at {c}"
+                    for title, run, c in cached) + ". Each worker fills its own cache, so a "
+                "scenario over many ids starts cold."]
     rounds = result.get("argon2_rounds") or []
     for key, kind in (("verify", "verifications"), ("hash", "hashes")):
         rates = result.get(f"{key}_rate") or {}

@@ -232,6 +232,9 @@ class Sampler:
 # -- load -----------------------------------------------------------------------------------
 
 
+_CACHE_COUNTER = re.compile(r"^cache_(hits|misses)_total\{[^}]*\} (\S+)$", re.MULTILINE)
+
+
 class Harness:
     def __init__(self, url: str, rampart: Server, bare: Server, seeded: Seed,
                  opts: argparse.Namespace) -> None:
@@ -288,6 +291,14 @@ class Harness:
         if answer.status_code >= 400:
             say(f"  note: the probe answered {answer.status_code}: {answer.text[:200]}")
         return None
+
+    def cache_reads(self) -> tuple[float, float]:
+        """(hits, misses) of every process cache so far, summed over the server's workers."""
+        text = httpx.get(self.rampart.base + "/metrics", timeout=5).text
+        found = {"hits": 0.0, "misses": 0.0}
+        for kind, value in _CACHE_COUNTER.findall(text):
+            found[kind] += float(value)
+        return found["hits"], found["misses"]
 
     def settle(self, limit: float = 60) -> bool:
         """Wait until the servers are idle: when wrk stops, requests it gave up on (slow
@@ -656,9 +667,15 @@ def _measure(harness: Harness, scenarios: list[Scenario], result: dict[str, Any]
             spent += opts.warmup
             since = datetime.now(UTC)
             seconds = max(opts.seconds, scenario.min_seconds)
+            cached = harness.cache_reads() if scenario.server != "bare" else None
             run = harness.wrk(scenario, connections, seconds,
                               f"R{index}C{connections}{secrets.token_hex(3).upper()}")
             run["title"] = scenario.title
+            if cached is not None:  # the share of this run's cacheable reads a cache answered
+                hits, misses = (b - a for a, b in zip(cached, harness.cache_reads(),
+                                                      strict=True))
+                if hits + misses:
+                    run["cache_hit_ratio"] = hits / (hits + misses)
             result["runs"].append(run)
             spent += seconds
             say(f"{head} c={connections}: {run['rps']:,.0f} req/s, p50 {run['p50']:.2f} ms, "

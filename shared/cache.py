@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Gauge
 
+from shared.db.events import after_commit
 from shared.db.invalidations import notify
 from shared.settings import Settings
 
@@ -49,6 +50,10 @@ ENTRIES = Gauge("cache_entries", "Entries held (refreshed every few seconds)", [
                 multiprocess_mode="liveall")
 BYTES = Gauge("cache_bytes", "Bytes held, as the cache sizes its entries (refreshed every few s)",
               ["cache"], multiprocess_mode="liveall")
+
+# The key that stands for every key of a cache: `invalidate(tx, SPEC, EVERY_KEY)` drops them all
+# (for caches of query results, such as pages of a list, that one write can change many of).
+EVERY_KEY = "*"
 
 # A dropped key's generation is remembered for fills still in flight; past this many the
 # memory is reset and every fill in flight is refused instead (safe, and rare).
@@ -122,7 +127,11 @@ class LocalCache:
         return True
 
     def drop(self, key: Hashable) -> None:
-        """Forget `key`, and refuse the fills of it that started before now."""
+        """Forget `key`, and refuse the fills of it that started before now (every key's,
+        for `EVERY_KEY`)."""
+        if key == EVERY_KEY:
+            self._forget_all()
+            return
         self._generation += 1
         if len(self._dropped) >= MAX_REMEMBERED_DROPS:
             self._dropped.clear()
@@ -135,16 +144,12 @@ class LocalCache:
         """An invalidation from a writer, maybe in another process."""
         self.invalidations += 1
         self._invalidated.inc()
-        self.drop(self.parse_key(key))
+        self.drop(key if key == EVERY_KEY else self.parse_key(key))
 
     def flush(self, *, enabled: bool) -> None:
         """Forget everything, refuse every fill in flight; `enabled=False` bypasses the cache
         (no fills) until flushed again with `enabled=True`."""
-        self._generation += 1
-        self._floor = self._generation
-        self._dropped.clear()
-        self._entries.clear()
-        self.size = 0
+        self._forget_all()
         self.enabled = enabled and self.max_entries > 0
         self.flushes += 1
         FLUSHES.labels(self.name).inc()
@@ -156,6 +161,13 @@ class LocalCache:
         """Seconds since `key`'s entry was stored, or None when it is not held."""
         entry = self._entries.get(key)
         return None if entry is None else self.ttl - (entry[2] - self.clock())
+
+    def _forget_all(self) -> None:
+        self._generation += 1
+        self._floor = self._generation
+        self._dropped.clear()
+        self._entries.clear()
+        self.size = 0
 
     def _remove(self, key: Hashable) -> None:
         self.size -= self._entries.pop(key)[1]
@@ -199,14 +211,17 @@ class Caches:
         return iter(list(self._caches.values()))
 
     async def invalidate(self, tx: Tx, spec: CacheSpec, key: Hashable) -> None:
-        """Drop `key` here now and, when `tx` commits, in every process (this one again).
+        """Drop `key` (every key, for `EVERY_KEY`) here now, here again once `tx` commits,
+        and then in every process.
 
-        A writer that answers after its commit should also `drop` after the commit: a read
-        in this process between the drop here and the commit would refill the old value,
-        and the notification that removes it arrives a moment after the answer.
+        The second drop here is for a read in this process between the first and the commit:
+        it would refill the old value, and the notification that removes it arrives a moment
+        after the writer has answered, which must read its own write. (Inside a savepoint
+        there is no commit to wait for here: the caller drops again after its own.)
         """
         await notify(tx, spec.name, str(key))
         self(spec).drop(key)
+        after_commit(tx, lambda _: self(spec).drop(key))
 
     def drop(self, spec: CacheSpec, key: Hashable) -> None:
         self(spec).drop(key)

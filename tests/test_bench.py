@@ -42,7 +42,8 @@ FAKE = {
                       {"verify": {"1": 32.0, "2": 60.0}, "hash": {"1": 26.0, "2": 42.0}}],
     "runs": [
         _run("bare", 1, 2000, 0.5, 1.0), _run("bare", 32, 10_000, 3.0, 6.0),
-        _run("get_product", 1, 1000, 1.0, 2.0), _run("get_product", 32, 5000, 6.0, 30.0),
+        _run("get_product", 1, 1000, 1.0, 2.0),
+        _run("get_product", 32, 5000, 6.0, 30.0, cache_hit_ratio=0.974),
         _run("get_product", 1, 5000, 0.2, 0.4, kind="pgbench", script="get_product.pgbench.sql"),
         _run("create_product", 1, 100, 10.0, 15.0),
         _run("create_product", 1, 500, 2.0, 3.0, kind="pgbench",
@@ -111,6 +112,8 @@ def test_report_builds_from_a_result_file(tmp_path: Path) -> None:
     assert "| GET /v1/products/{id} | 1.00 | 0.50 | 0.20 | +0.30 | 0.20 | +0.80 |" in text
     assert "| POST /v1/products | 10.00 | 0.50 | 0.20 | +9.30 | 2.00 | +8.00 |" in text
     assert "| POST /v1/products | ProductCreated | 50 | 4.00 | 9.00 | 5.00 | 11.00 | 0 |" in text
+    assert "(cache hits over hits and misses, every worker): GET /v1/products/{id} 97% at 32." \
+        in text
     for plot in ("latency", "throughput", "backlog"):
         image = tmp_path / f"2026-12-02-box-quick-{plot}.png"
         assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from shared import cache as cache_module
-from shared.cache import LocalCache, read_through
+from shared.cache import EVERY_KEY, LocalCache, read_through
 
 
 class Clock:
@@ -78,6 +78,26 @@ def test_a_flush_refuses_every_fill_in_flight_and_disabling_bypasses_the_cache()
     assert fill(cache, "b") is False and cache.get("b") is None  # bypassed while disabled
     cache.flush(enabled=True)
     assert fill(cache, "b") is True and cache.flushes == 2
+
+
+def test_dropping_every_key_refuses_every_fill_in_flight_and_keeps_caching() -> None:
+    cache = make()
+    fill(cache, "a")
+    fill(cache, "b")
+    token = cache.token()  # a read starts...
+    cache.drop(EVERY_KEY)  # ...a writer that can change every entry commits...
+    assert len(cache) == 0 and cache.size == 0
+    assert cache.put("c", "old", 10, token) is False  # ...no fill from before it is kept
+    assert fill(cache, "c") is True and cache.get("c") == "v"  # still caching, not a flush
+    assert cache.enabled and cache.flushes == 0
+
+
+def test_a_notified_drop_of_every_key_is_not_parsed_as_a_key() -> None:
+    cache = LocalCache("n", max_entries=3, max_bytes=100, ttl=60, key=int)
+    fill(cache, 7)
+    fill(cache, 8)
+    cache.received(EVERY_KEY)  # int("*") would raise
+    assert len(cache) == 0 and cache.invalidations == 1
 
 
 def test_remembered_drops_are_bounded_and_forgetting_them_stays_safe(monkeypatch) -> None:

@@ -14,3 +14,8 @@ PRODUCTS = CacheSpec("catalog.products", key=UUID)
 CATEGORIES = CacheSpec("catalog.categories", ttl=lambda s: s.category_cache_ttl,
                        max_entries=lambda s: 1, max_bytes=lambda s: s.product_cache_max_bytes)
 CATEGORIES_KEY = "all"
+# GET /v1/products: each page's encoded body and Link, keyed by the request's exact query
+# string. A create or an update can change any page, so writers drop them all (EVERY_KEY).
+# A crawler walking deep cursors fills at most this many pages, not the product cache's bound.
+PAGES = CacheSpec("catalog.pages", key=str,
+                  max_entries=lambda s: min(s.product_cache_max_entries, 1_000))

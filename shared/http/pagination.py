@@ -91,13 +91,20 @@ def page_response(request: Request[Any, Any, Any], query: PageQuery, rows: Seque
                   *, id_of: Callable[[T], UUID] = lambda item: item.id,  # type: ignore[attr-defined]
                   headers: dict[str, str] | None = None) -> Response[Page[T]]:
     """Turn `query.fetch` rows into a page, with `next_cursor` and a `Link: rel="next"`."""
+    page, links = page_of(request, query, rows, id_of=id_of)
+    return Response(page, headers={**(headers or {}), **links})
+
+
+def page_of(request: Request[Any, Any, Any], query: PageQuery, rows: Sequence[T],
+            *, id_of: Callable[[T], UUID] = lambda item: item.id,  # type: ignore[attr-defined]
+            ) -> tuple[Page[T], dict[str, str]]:
+    """`page_response`'s page and headers, for a handler that encodes (and caches) it."""
     items = list(rows[: query.limit])
-    next_cursor = None
-    headers = dict(headers or {})
-    if len(rows) > query.limit:
-        codec: CursorCodec = request.app.state.cursors
-        next_cursor = codec.encode(id_of(items[-1]), query.scope)
-        params = {k: v for k, v in request.query_params.items() if k != "cursor"}
-        params["cursor"] = next_cursor
-        headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
-    return Response(Page(items=items, next_cursor=next_cursor), headers=headers)
+    if len(rows) <= query.limit:
+        return Page(items=items, next_cursor=None), {}
+    codec: CursorCodec = request.app.state.cursors
+    next_cursor = codec.encode(id_of(items[-1]), query.scope)
+    params = {k: v for k, v in request.query_params.items() if k != "cursor"}
+    params["cursor"] = next_cursor
+    return (Page(items=items, next_cursor=next_cursor),
+            {"Link": f'<{request.url.path}?{urlencode(params)}>; rel="next"'})

@@ -11,12 +11,13 @@ from litestar.datastructures import ResponseHeader
 from litestar.params import JSONBody
 from psycopg.errors import UniqueViolation
 
-from features.catalog.caches import CATEGORIES, CATEGORIES_KEY
+from features.catalog.caches import CATEGORIES, CATEGORIES_KEY, PAGES
 from features.catalog.create_product import logic, sql
 from features.catalog.create_product.schema import NewProduct
 from features.catalog.events import ProductCreated
 from features.catalog.schema import Product
 from shared.auth.principal import admin_only
+from shared.cache import EVERY_KEY
 from shared.db.events import publish
 from shared.http.concurrency import ETAG, etag
 from shared.http.deps import Cached
@@ -45,5 +46,6 @@ async def create_product(data: JSONBody[NewProduct], tx: IdempotentTx,
         description=product.description, price_cents=product.price_cents,
         currency=product.currency, category=product.category))
     await caches.invalidate(tx, CATEGORIES, CATEGORIES_KEY)
+    await caches.invalidate(tx, PAGES, EVERY_KEY)
     return Response(product, status_code=201, headers={
         "Location": f"/v1/products/{product.id}", "ETag": etag(product.version)})

@@ -14,12 +14,13 @@ import msgspec
 from litestar import Response, patch
 from litestar.params import FromPath, JSONBody
 
-from features.catalog.caches import CATEGORIES, CATEGORIES_KEY, PRODUCTS
+from features.catalog.caches import CATEGORIES, CATEGORIES_KEY, PAGES, PRODUCTS
 from features.catalog.events import ProductUpdated
 from features.catalog.schema import Product
 from features.catalog.update_product import logic, sql
 from features.catalog.update_product.schema import ProductChanges
 from shared.auth.principal import admin_only
+from shared.cache import EVERY_KEY
 from shared.db.events import publish
 from shared.http.concurrency import ETAG, IfMatchVersions, etag, precondition_failed
 from shared.http.deps import Cached, Db
@@ -51,9 +52,7 @@ async def update_product(product_id: FromPath[UUID], data: JSONBody[ProductChang
             price_cents=product.price_cents, currency=product.currency,
             category=product.category, version=product.version))
         await caches.invalidate(tx, PRODUCTS, product.id)
+        await caches.invalidate(tx, PAGES, EVERY_KEY)
         if changes.category is not None:
             await caches.invalidate(tx, CATEGORIES, CATEGORIES_KEY)
-    # Again now that it committed: a read here since the drop above may have refilled the old
-    # row, and the notification that would drop it arrives only after we answer.
-    caches.drop(PRODUCTS, product.id)
     return Response(product, headers={"ETag": etag(product.version)})

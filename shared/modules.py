@@ -48,6 +48,10 @@ class Subscription:
     Its locks must be taken in one global order across the batch (all of them sorted), so two
     batches never wait for each other in a circle.
 
+    `shares_transaction` may also be a function of the relay's settings, for a handler whose
+    calls outside the database depend on them: notifications' send_email shares a transaction
+    only while mail is off (it then does nothing at all).
+
     `needs_settings=True` calls `handler(payload, tx, settings)` with the relay's settings, for
     a handler that reaches a configured service (notifications' SMTP server): the tests and
     every process hand the relay their own settings, so the handler must not read the
@@ -59,7 +63,7 @@ class Subscription:
     payload_type: type[msgspec.Struct]
     handler: (Callable[[Any, Tx], Awaitable[None]]
               | Callable[[Any, Tx, Settings], Awaitable[None]])
-    shares_transaction: bool = False
+    shares_transaction: bool | Callable[[Settings], bool] = False
     needs_settings: bool = False
     handle_many: Callable[[list[Any], Tx], Awaitable[None]] | None = None
 
@@ -67,6 +71,12 @@ class Subscription:
         if self.handle_many is not None and (self.shares_transaction or self.needs_settings):
             raise ValueError(f"{self.name}: handle_many runs in a transaction of its own and "
                              "takes no settings")
+
+    def shares(self, settings: Settings) -> bool:
+        """Whether the relay, with these settings, may run this subscriber's deliveries in a
+        transaction with others."""
+        flag = self.shares_transaction
+        return flag(settings) if callable(flag) else flag
 
     async def run(self, payload: Any, tx: Tx, settings: Settings) -> None:
         """Call the handler as the relay does: with the settings if it asks for them."""

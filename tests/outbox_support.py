@@ -93,7 +93,8 @@ MODES: dict[str, Callable[[], Handler]] = {
 
 
 def subscription(handler: Handler, name: str = SUBSCRIBER, *,
-                 shares_transaction: bool = False) -> Subscription:
+                 shares_transaction: bool | Callable[[Settings], bool] = False,
+                 ) -> Subscription:
     return Subscription(Tick.type_name(), name, SeenTick, handler,
                         shares_transaction=shares_transaction)
 

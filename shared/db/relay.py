@@ -231,7 +231,7 @@ class Relay:
             sub = self.subscriptions[d.subscriber]
             if sub.handle_many is not None:
                 at_once.setdefault(d.subscriber, []).append(d)
-            elif sub.shares_transaction:
+            elif sub.shares(self.settings):
                 sharing.append(d)
             else:
                 units.append([d])

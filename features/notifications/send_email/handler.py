@@ -8,7 +8,8 @@ took the mail but before the delivery is marked done sends it again, with the sa
 Message-ID.
 
 It talks to a server outside the database, so it never shares a transaction with other
-deliveries (a group-mate's failure would send the mail again).
+deliveries (a group-mate's failure would send the mail again); with mail off it does nothing
+at all, so then it may, and the relay spends no commit of its own on each.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ async def send_email(event: NotificationCreated, tx: Tx, settings: Settings) -> 
     await smtp.send(server, message, timeout=settings.smtp_timeout)
 
 
+def _mail_is_off(settings: Settings) -> bool:
+    return settings.smtp is None
+
+
 subscription = Subscription(event_type="NotificationCreated", name="notifications.send_email",
                             payload_type=NotificationCreated, handler=send_email,
-                            needs_settings=True)
+                            needs_settings=True, shares_transaction=_mail_is_off)

@@ -117,6 +117,12 @@ async def test_without_smtp_url_nothing_is_sent(db_conn, mail_server) -> None:
     assert mail_server.messages() == []
 
 
+def test_its_deliveries_share_a_transaction_only_while_mail_is_off(mail_server) -> None:
+    # A group-mate's failure reruns the whole group: with mail on, that would send it again.
+    assert subscription.shares(make_settings(smtp_url=mail_server.url())) is False
+    assert subscription.shares(make_settings()) is True  # mail off: the handler does nothing
+
+
 async def test_an_unknown_recipient_fails_so_that_it_is_retried(db_conn, mail_server) -> None:
     user_id, notification_id = uuid7(), uuid7()
     await db_conn.execute(

@@ -29,6 +29,13 @@ SET status = %(to)s, rejection_reason = %(reason)s, version = o.version + 1,
     updated_at = %(now)s
 WHERE o.id = %(id)s AND o.status = ANY(%(sources)s)
 RETURNING {ORDER_COLUMNS}"""
+# The same move for many orders (an event handler's batch): the rows are locked in id order
+# (a btree scan of `= ANY` takes the keys sorted), so two batches never wait in a circle.
+TRANSITION_MANY = f"""
+UPDATE ordering.orders AS o
+SET status = %(to)s, rejection_reason = NULL, version = o.version + 1, updated_at = %(now)s
+WHERE o.id = ANY(%(ids)s) AND o.status = ANY(%(sources)s)
+RETURNING {ORDER_COLUMNS}"""
 
 
 async def get_order(tx: Tx, order_id: UUID) -> dict[str, Any] | None:
@@ -44,3 +51,12 @@ async def transition(tx: Tx, order_id: UUID, action: lifecycle.Action, *,
         "id": order_id, "to": lifecycle.target(action), "sources": lifecycle.sources(action),
         "reason": reason, "now": datetime.now(UTC)})
     return await cur.fetchone()
+
+
+async def transition_many(tx: Tx, order_ids: list[UUID],
+                          action: lifecycle.Action) -> list[dict[str, Any]]:
+    """`transition` for each of `order_ids` (no reason): the orders that moved, by id."""
+    cur = await tx.execute(TRANSITION_MANY, {
+        "ids": sorted(set(order_ids)), "to": lifecycle.target(action),
+        "sources": lifecycle.sources(action), "now": datetime.now(UTC)})
+    return sorted(await cur.fetchall(), key=lambda row: row["id"])

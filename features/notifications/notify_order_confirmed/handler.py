@@ -7,7 +7,7 @@ from uuid import UUID
 import msgspec
 
 from features.notifications.notify_order_confirmed import logic
-from features.notifications.record import record
+from features.notifications.record import Draft, record_many
 from shared.db import Tx
 from shared.modules import Subscription
 
@@ -20,11 +20,17 @@ class OrderConfirmed(msgspec.Struct, frozen=True):
 
 
 async def notify_order_confirmed(event: OrderConfirmed, tx: Tx) -> None:
-    await record(tx, user_id=event.user_id, kind="order_confirmed", source_id=event.order_id,
-                 message=logic.order_confirmed(event.order_id, event.total_cents, event.currency))
+    await notify_orders_confirmed([event], tx)
+
+
+async def notify_orders_confirmed(events: list[OrderConfirmed], tx: Tx) -> None:
+    """The relay's batch (Subscription.handle_many): every notification in one statement."""
+    await record_many(tx, [Draft(
+        user_id=e.user_id, kind="order_confirmed", source_id=e.order_id,
+        message=logic.order_confirmed(e.order_id, e.total_cents, e.currency)) for e in events])
 
 
 subscription = Subscription(event_type="OrderConfirmed",
                             name="notifications.notify_order_confirmed",
                             payload_type=OrderConfirmed, handler=notify_order_confirmed,
-                            shares_transaction=True)
+                            handle_many=notify_orders_confirmed)

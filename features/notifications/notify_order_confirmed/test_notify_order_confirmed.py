@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 from uuid_utils.compat import uuid7
 
 from features.notifications.notify_order_confirmed.handler import (
     OrderConfirmed,
     notify_order_confirmed,
+    notify_orders_confirmed,
     subscription,
 )
 from features.notifications.notify_order_confirmed.logic import order_confirmed
 from features.notifications.testing import (
+    announced,
     handle,
     handle_twice_at_once,
     notifications,
@@ -62,6 +68,37 @@ async def test_two_orders_of_one_user_are_two_notifications(db_conn) -> None:
 async def test_one_event_handled_twice_at_once_notifies_once(database_url, db_conn) -> None:
     await handle_twice_at_once(database_url, db_conn, notify_order_confirmed, confirmed())
     assert len(await notifications(db_conn)) == 1
+
+
+async def test_a_batch_notifies_each_confirmation_once_as_one_by_one_would(db_conn) -> None:
+    """The relay's batch (`notify_orders_confirmed`): one notification and one announcement
+    per order, the same event twice in it or already recorded included, and the whole batch
+    redelivered writes nothing more."""
+    earlier, first, second = confirmed(), confirmed(), confirmed(total_cents=99)
+    await handle(db_conn, notify_order_confirmed, earlier)
+    for _ in range(2):
+        await handle(db_conn, notify_orders_confirmed, [first, earlier, second, first])
+    rows = await notifications(db_conn)
+    assert sorted((r["source_id"], r["user_id"]) for r in rows) == sorted(
+        (e.order_id, e.user_id) for e in (earlier, first, second))
+    assert sorted(a["notification_id"] for a in await announced(db_conn)) == sorted(
+        str(r["id"]) for r in rows)
+    assert "EUR 0.99" in next(r["body"] for r in rows if r["source_id"] == second.order_id)
+    await handle(db_conn, notify_orders_confirmed, [])  # an empty batch writes nothing
+    assert len(await notifications(db_conn)) == 3
+
+
+async def test_batches_at_once_over_the_same_events_notify_each_once(database_url,
+                                                                     db_conn) -> None:
+    events = [confirmed() for _ in range(10)]
+
+    async def batch(conn_events) -> None:
+        async with await psycopg.AsyncConnection.connect(
+                database_url, row_factory=dict_row) as conn, conn.transaction():
+            await notify_orders_confirmed(conn_events, conn)
+
+    await asyncio.gather(batch(events), batch(events[::-1]), batch(events[3:7]))
+    assert len(await notifications(db_conn)) == 10 and len(await announced(db_conn)) == 10
 
 
 @pytest.mark.parametrize("fields", [{"total_cents": "1250"}, {"total_cents": 12.5},

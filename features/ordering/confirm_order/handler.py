@@ -27,15 +27,23 @@ class StockReserved(msgspec.Struct, frozen=True):
 
 
 async def confirm_order(event: StockReserved, tx: Tx) -> None:
-    row = await orders_sql.transition(tx, event.order_id, "confirm")
-    if row is None:
-        log.info("stock_reserved_ignored", order_id=str(event.order_id),
+    await confirm_orders([event], tx)
+
+
+async def confirm_orders(events: list[StockReserved], tx: Tx) -> None:
+    """The relay's batch (Subscription.handle_many): one statement moves every pending order
+    of it; each that moved publishes its OrderConfirmed. The same event twice moves once."""
+    asked = {e.order_id for e in events}
+    moved = await orders_sql.transition_many(tx, list(asked), "confirm")
+    for order_id in asked - {row["id"] for row in moved}:
+        log.info("stock_reserved_ignored", order_id=str(order_id),
                  reason="the order is no longer pending")
-        return
-    await publish(tx, OrderConfirmed(order_id=row["id"], user_id=row["user_id"],
-                                     total_cents=row["total_cents"], currency=row["currency"]))
+    for row in moved:
+        await publish(tx, OrderConfirmed(order_id=row["id"], user_id=row["user_id"],
+                                         total_cents=row["total_cents"],
+                                         currency=row["currency"]))
 
 
 subscription = Subscription(event_type="StockReserved", name="ordering.confirm_order",
                             payload_type=StockReserved, handler=confirm_order,
-                            shares_transaction=True)
+                            handle_many=confirm_orders)

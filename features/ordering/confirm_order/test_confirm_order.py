@@ -6,9 +6,11 @@ leaves an order that moved on meanwhile (cancelled) as it is.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from features.ordering.confirm_order.handler import StockReserved, confirm_order
+from features.ordering.confirm_order.handler import StockReserved, confirm_order, confirm_orders
 from features.ordering.mark_paid.handler import PaymentSucceeded, mark_paid
 from features.ordering.reject_order.handler import StockRejected, reject_order
 from tests.saga import events_of, handle, order_in, order_status
@@ -25,6 +27,40 @@ async def test_stock_reserved_confirms_once_and_publishes_the_total(database_url
     [event] = await cur.fetchall()
     assert event["type"] == "OrderConfirmed"
     assert event["payload"]["total_cents"] == 100 and event["payload"]["currency"] == "EUR"
+
+
+async def test_a_batch_confirms_each_pending_order_once_and_leaves_the_rest(database_url,
+                                                                           db_conn) -> None:
+    """The relay's batch (`confirm_orders`): pending orders move and announce it once, even
+    named twice; an order confirmed or cancelled already is left alone; and the whole batch
+    redelivered changes nothing."""
+    pending = [await order_in(db_conn, "pending") for _ in range(3)]
+    confirmed, cancelled = await order_in(db_conn, "confirmed"), await order_in(db_conn,
+                                                                               "cancelled")
+    batch = [StockReserved(o) for o in (*pending, confirmed, pending[0], cancelled)]
+    for _ in range(2):
+        await handle(database_url, confirm_orders, batch)
+    for order_id in pending:
+        assert await order_status(db_conn, order_id) == "confirmed"
+        assert await events_of(db_conn, order_id) == ["OrderConfirmed"]
+    assert await order_status(db_conn, cancelled) == "cancelled"
+    assert await events_of(db_conn, confirmed) == [] and await events_of(db_conn,
+                                                                         cancelled) == []
+    assert await handle(database_url, confirm_orders, []) is None  # an empty batch is nothing
+
+
+async def test_batches_at_once_over_the_same_orders_confirm_each_once(database_url,
+                                                                      db_conn) -> None:
+    """Relays' batches naming the same orders in opposite orders, with single deliveries
+    among them: each order moves once and announces it once."""
+    orders = [await order_in(db_conn, "pending") for _ in range(12)]
+    events = [StockReserved(o) for o in orders]
+    await asyncio.gather(handle(database_url, confirm_orders, events),
+                         handle(database_url, confirm_orders, events[::-1]),
+                         *(handle(database_url, confirm_order, e) for e in events[::3]))
+    for order_id in orders:
+        assert await order_status(db_conn, order_id) == "confirmed"
+        assert await events_of(db_conn, order_id) == ["OrderConfirmed"]
 
 
 async def test_stock_rejected_rejects_once_with_the_reason(database_url, db_conn) -> None:

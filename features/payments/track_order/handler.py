@@ -13,6 +13,7 @@ from uuid import UUID
 import msgspec
 
 from features.payments.track_order import sql
+from features.payments.track_order.logic import Learned
 from shared.db import Tx
 from shared.modules import Subscription
 
@@ -39,33 +40,51 @@ class OrderCancelled(msgspec.Struct, frozen=True):
     user_id: UUID
 
 
+# Each handler is its batch of one: the relay hands a claim's deliveries of one subscriber to
+# the batch form (Subscription.handle_many), one statement for all of them.
 async def order_placed(event: OrderPlaced, tx: Tx) -> None:
-    await sql.learn(tx, event.order_id, event.user_id, "pending")
+    await orders_placed([event], tx)
+
+
+async def orders_placed(events: list[OrderPlaced], tx: Tx) -> None:
+    await sql.learn(tx, (Learned(e.order_id, e.user_id, "pending") for e in events))
 
 
 async def order_confirmed(event: OrderConfirmed, tx: Tx) -> None:
-    await sql.learn(tx, event.order_id, event.user_id, "confirmed", event.total_cents,
-                    event.currency)
+    await orders_confirmed([event], tx)
+
+
+async def orders_confirmed(events: list[OrderConfirmed], tx: Tx) -> None:
+    await sql.learn(tx, (Learned(e.order_id, e.user_id, "confirmed", e.total_cents, e.currency)
+                         for e in events))
 
 
 async def order_rejected(event: OrderRejected, tx: Tx) -> None:
-    await sql.learn(tx, event.order_id, event.user_id, "rejected")
+    await orders_rejected([event], tx)
+
+
+async def orders_rejected(events: list[OrderRejected], tx: Tx) -> None:
+    await sql.learn(tx, (Learned(e.order_id, e.user_id, "rejected") for e in events))
 
 
 async def order_cancelled(event: OrderCancelled, tx: Tx) -> None:
     # The order's row lock first (the upsert), then the payments: see ../ledger.py.
-    await sql.learn(tx, event.order_id, event.user_id, "cancelled")
+    await sql.learn(tx, [Learned(event.order_id, event.user_id, "cancelled")])
     await sql.owe_refunds(tx, event.order_id)
 
 
-# Short database writes only, nothing published: each may share a transaction.
+# Short database writes only, nothing published. The cancellation (rare, and it also owes
+# refunds) shares a transaction with other deliveries; the rest come in batches of their own.
 subscriptions = [
-    Subscription(event_type=name, name=f"payments.{handler.__name__}", payload_type=payload,
-                 handler=handler, shares_transaction=True)
-    for name, payload, handler in [
-        ("OrderPlaced", OrderPlaced, order_placed),
-        ("OrderConfirmed", OrderConfirmed, order_confirmed),
-        ("OrderRejected", OrderRejected, order_rejected),
-        ("OrderCancelled", OrderCancelled, order_cancelled),
-    ]
+    Subscription(event_type="OrderPlaced", name="payments.order_placed",
+                 payload_type=OrderPlaced, handler=order_placed, handle_many=orders_placed),
+    Subscription(event_type="OrderConfirmed", name="payments.order_confirmed",
+                 payload_type=OrderConfirmed, handler=order_confirmed,
+                 handle_many=orders_confirmed),
+    Subscription(event_type="OrderRejected", name="payments.order_rejected",
+                 payload_type=OrderRejected, handler=order_rejected,
+                 handle_many=orders_rejected),
+    Subscription(event_type="OrderCancelled", name="payments.order_cancelled",
+                 payload_type=OrderCancelled, handler=order_cancelled,
+                 shares_transaction=True),
 ]

@@ -1,21 +1,26 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from uuid import UUID
 
+from features.payments.track_order import logic
+from features.payments.track_order.logic import Learned
 from shared.db import Tx
-
-# pending -> confirmed -> rejected | cancelled (both final)
-RANK = {"pending": 1, "confirmed": 2, "rejected": 3, "cancelled": 3}
 
 # A status only moves forward, whatever order the lanes deliver in: a late OrderPlaced never
 # takes a confirmed order back to pending, nor a late OrderConfirmed a cancelled one (it still
-# brings the amount). The row lock is the one the payment moves take (../ledger.py).
-LEARN = """
+# brings the amount); logic.RANK, spelled out. The row locks are the ones the payment moves
+# take (../ledger.py), in order id order. One row per order: logic.folded sees to that.
+_RANK = "CASE {} WHEN 'pending' THEN 1 WHEN 'confirmed' THEN 2 ELSE 3 END"
+LEARN = f"""
 INSERT INTO payments.orders AS o (order_id, user_id, status, total_cents, currency, updated_at)
-VALUES (%(order_id)s, %(user_id)s, %(status)s, %(total_cents)s, %(currency)s, now())
+SELECT l.order_id, l.user_id, l.status, l.total_cents, l.currency, now()
+FROM unnest(%(order_ids)s::uuid[], %(user_ids)s::uuid[], %(statuses)s::text[],
+            %(totals)s::bigint[], %(currencies)s::text[])
+     AS l(order_id, user_id, status, total_cents, currency)
+ORDER BY l.order_id
 ON CONFLICT (order_id) DO UPDATE SET
-    status = CASE WHEN %(rank)s > (CASE o.status WHEN 'pending' THEN 1 WHEN 'confirmed' THEN 2
-                                                 ELSE 3 END)
+    status = CASE WHEN {_RANK.format("excluded.status")} > {_RANK.format("o.status")}
                   THEN excluded.status ELSE o.status END,
     total_cents = coalesce(o.total_cents, excluded.total_cents),
     currency = coalesce(o.currency, excluded.currency),
@@ -28,11 +33,13 @@ UPDATE payments.payments SET refund_due = true, updated_at = now()
 WHERE order_id = %s AND status = 'succeeded' AND NOT refund_due"""
 
 
-async def learn(tx: Tx, order_id: UUID, user_id: UUID, status: str,
-                total_cents: int | None = None, currency: str | None = None) -> None:
-    await tx.execute(LEARN, {"order_id": order_id, "user_id": user_id, "status": status,
-                             "total_cents": total_cents, "currency": currency,
-                             "rank": RANK[status]})
+async def learn(tx: Tx, batch: Iterable[Learned]) -> None:
+    """What each of `batch` says of its order, as if learned in turn: one statement."""
+    rows = logic.folded(batch)
+    await tx.execute(LEARN, {
+        "order_ids": [r.order_id for r in rows], "user_ids": [r.user_id for r in rows],
+        "statuses": [r.status for r in rows], "totals": [r.total_cents for r in rows],
+        "currencies": [r.currency for r in rows]})
 
 
 async def owe_refunds(tx: Tx, order_id: UUID) -> None:

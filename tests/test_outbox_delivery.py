@@ -543,6 +543,22 @@ async def test_a_transaction_s_events_travel_with_its_commit_and_go_with_its_rol
     assert len(await query(url, "SELECT 1 FROM kernel.outbox_deliveries")) == 2
 
 
+async def test_a_commit_that_published_nothing_sends_no_event_statement(url: str) -> None:
+    """The idempotency kernel commits every stored command through `write_pending`; one that
+    published nothing (a stock adjustment) must not pay a statement for no events. The
+    connection is closed first: any statement on it would raise."""
+    from shared.db.pool import Database
+
+    db = Database(url, min_size=1, max_size=1)
+    await db.open()
+    try:
+        async with db.connection() as conn, events.announcing(db, conn):
+            await conn.close()
+            await events.write_pending(conn)
+    finally:
+        await db.close()
+
+
 async def test_a_commits_events_are_written_together_under_their_locks_in_publish_order(
         url: str) -> None:
     """A kernel transaction's events go out with its commit in one statement: each with its

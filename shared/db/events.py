@@ -169,6 +169,8 @@ async def write_pending(tx: Tx) -> None:
     if scope is None or scope.conn is not tx:
         return
     pending, scope.pending = scope.pending, []
+    if not pending:  # nothing published: no statement (an adjustment, a 4xx kept)
+        return
     # In the order of their aggregates' lock keys (stable: one aggregate's events keep theirs),
     # so that two commits publishing for the same aggregates never wait on each other in a
     # circle: the locks are the last a transaction takes, always in ascending order.

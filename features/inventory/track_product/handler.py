@@ -20,11 +20,17 @@ class ProductCreated(msgspec.Struct, frozen=True):
     product_id: UUID
 
 
+# The handler is its batch of one: the relay hands a claim's deliveries to the batch form
+# (Subscription.handle_many), one insert for all of them.
 async def track_product(event: ProductCreated, tx: Tx) -> None:
-    await sql.insert_stock_level(tx, event.product_id)
+    await track_products([event], tx)
 
 
-# One insert, nothing outside the database, nothing published: it may share a transaction.
+async def track_products(events: list[ProductCreated], tx: Tx) -> None:
+    await sql.insert_stock_levels(tx, (e.product_id for e in events))
+
+
+# One insert per claim, nothing outside the database, nothing published.
 subscription = Subscription(event_type="ProductCreated", name="inventory.track_product",
                             payload_type=ProductCreated, handler=track_product,
-                            shares_transaction=True)
+                            handle_many=track_products)

@@ -9,7 +9,12 @@ import psycopg
 import pytest
 from uuid_utils.compat import uuid7
 
-from features.inventory.track_product.handler import ProductCreated, subscription, track_product
+from features.inventory.track_product.handler import (
+    ProductCreated,
+    subscription,
+    track_product,
+    track_products,
+)
 from tests.fixtures import (
     bearer,
     eventually,
@@ -69,6 +74,53 @@ async def test_one_event_handled_twice_at_once_tracks_the_product_once(database_
     rows = await (await db_conn.execute(
         "SELECT count(*) AS n FROM inventory.stock_levels")).fetchone()
     assert rows["n"] == 1
+
+
+# -- many at once (the relay's batch: Subscription.handle_many) -------------------------------
+
+
+async def test_a_batch_tracks_each_product_once_and_leaves_known_ones_alone(db_conn) -> None:
+    """One insert for a claim's deliveries: a product known already keeps its stock, one
+    listed twice is tracked once, new ones start at zero; the batch redelivered changes
+    nothing. That is what the same deliveries one by one leave."""
+    assert subscription.handle_many is track_products
+    known, twice, new = uuid7(), uuid7(), uuid7()
+    async with db_conn.transaction():
+        await track_product(ProductCreated(product_id=known), db_conn)
+    await db_conn.execute("UPDATE inventory.stock_levels SET on_hand = 7 WHERE product_id = %s",
+                          (known,))
+    batch = [ProductCreated(product_id=p) for p in (new, known, twice, twice)]
+    for _ in range(2):
+        async with db_conn.transaction():
+            await track_products(batch, db_conn)
+    assert await stock(db_conn, known) == {"on_hand": 7, "reserved": 0}
+    assert await stock(db_conn, twice) == {"on_hand": 0, "reserved": 0}
+    assert await stock(db_conn, new) == {"on_hand": 0, "reserved": 0}
+    rows = await (await db_conn.execute(
+        "SELECT count(*) AS n FROM inventory.stock_levels")).fetchone()
+    assert rows["n"] == 3
+
+
+async def test_batches_at_once_over_the_same_products_track_each_once(
+        database_url, db_conn) -> None:
+    """Two relays' batches over the same new products, listed in opposite orders, at once:
+    the second waits for the first's uncommitted rows and then changes nothing. (Both insert
+    in product id order, so they cannot wait in a circle; this test does not force the
+    interleaving that would deadlock without it.)"""
+    products = [uuid7() for _ in range(20)]
+
+    async def batch(events) -> None:
+        async with await psycopg.AsyncConnection.connect(database_url) as conn, \
+                conn.transaction():
+            await track_products(events, conn)
+            await asyncio.sleep(0.05)  # hold the rows while the other batch asks
+
+    events = [ProductCreated(product_id=p) for p in products]
+    # A deadlock would raise DeadlockDetected here (PostgreSQL breaks it after 1 s).
+    await asyncio.gather(batch(events), batch(events[::-1]))
+    rows = await (await db_conn.execute(
+        "SELECT count(*) AS n FROM inventory.stock_levels WHERE on_hand = 0")).fetchone()
+    assert rows["n"] == len(products)
 
 
 @pytest.mark.parametrize("payload", [b'{"sku": "TEA-1"}', b'{"product_id": 42}',

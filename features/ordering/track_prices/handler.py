@@ -13,6 +13,7 @@ from uuid import UUID
 import msgspec
 
 from features.ordering.track_prices import sql
+from features.ordering.track_prices.logic import Price
 from shared.db import Tx
 from shared.modules import Subscription
 
@@ -32,20 +33,31 @@ class ProductUpdated(msgspec.Struct, frozen=True):
     version: int
 
 
+# Each handler is its batch of one: the relay hands a claim's deliveries of one subscriber to
+# the batch form (Subscription.handle_many), one statement for all of them.
 async def learn_price(event: ProductCreated, tx: Tx) -> None:
-    await sql.upsert_price(tx, event.product_id, event.price_cents, event.currency,
-                           CREATED_VERSION)
+    await learn_prices([event], tx)
+
+
+async def learn_prices(events: list[ProductCreated], tx: Tx) -> None:
+    await sql.upsert_prices(tx, (Price(e.product_id, e.price_cents, e.currency,
+                                       CREATED_VERSION) for e in events))
 
 
 async def learn_new_price(event: ProductUpdated, tx: Tx) -> None:
-    await sql.upsert_price(tx, event.product_id, event.price_cents, event.currency,
-                           event.version)
+    await learn_new_prices([event], tx)
 
 
-# One upsert each, nothing outside the database, nothing published: they may share.
+async def learn_new_prices(events: list[ProductUpdated], tx: Tx) -> None:
+    await sql.upsert_prices(tx, (Price(e.product_id, e.price_cents, e.currency, e.version)
+                                 for e in events))
+
+
+# One upsert per claim, nothing outside the database, nothing published. Two batches (a
+# creation's and an update's, or two relays') lock their rows in product id order.
 on_created = Subscription(event_type="ProductCreated", name="ordering.learn_price",
                           payload_type=ProductCreated, handler=learn_price,
-                          shares_transaction=True)
+                          handle_many=learn_prices)
 on_updated = Subscription(event_type="ProductUpdated", name="ordering.learn_new_price",
                           payload_type=ProductUpdated, handler=learn_new_price,
-                          shares_transaction=True)
+                          handle_many=learn_new_prices)

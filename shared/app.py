@@ -24,6 +24,7 @@ from shared.db import events
 from shared.db.invalidations import InvalidationListener
 from shared.db.pool import Database
 from shared.http.concurrency import provide_if_match
+from shared.http.deps import resolve_inline
 from shared.http.docs import docs_router, render_plugins
 from shared.http.health import live, ready
 from shared.http.metrics import metrics, observe_pool
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         raise RuntimeError("create_app needs a database URL; the CLI resolves the embedded one")
     configure_logging(settings.log_level)
     setup_tracing()
+    resolve_inline()
     modules = discover() if modules is None else modules
     events.register(sub for m in modules for sub in m.subscriptions)
 

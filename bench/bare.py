@@ -1,22 +1,48 @@
-"""The ceiling: a bare Litestar app served by granian in the same process model as Rampart.
+"""The ceilings: a bare Litestar app served by granian in the same process model as Rampart.
 
 `GET /bare` is a sync handler with no middleware; `GET /bare-db/{id}` adds one pooled psycopg
 query (the floor under any database-backed read), without Rampart's kernel (auth, limits,
-envelope, logs, metrics, spans). BENCH_DATABASE_URL names the database for the second.
+envelope, logs, metrics, spans). BENCH_DATABASE_URL names the database for the rest.
+
+The write floors, `POST /bare-create` and `POST /bare-adjust/{product_id}`, send exactly the
+statements of a product creation and of a stock adjustment, in the same round trips as
+Rampart (the Idempotency-Key kernel's two pipelines around the slice's statement; the
+creation's event in the second), through the same psycopg pool settings, and nothing else:
+no authentication, rate limit, pacing, logs, metrics, spans, dependency injection, and no
+relay to deliver the event (its deliveries go to `bench.raw.*` subscribers, which nobody
+has, as the pgbench mirrors' do). Their ratio to the raw ceiling is what Python, Litestar,
+msgspec and psycopg on this machine leave of PostgreSQL's rate before Rampart adds anything.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from litestar import Litestar, get
+import msgspec
+from litestar import Litestar, Request, Response, get, post
+from litestar.params import FromPath
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+from uuid_utils.compat import uuid7
+
+from bench.scenarios import RAW_SUBSCRIBER
+from features.catalog.create_product.schema import NewProduct
+from features.catalog.create_product.sql import INSERT_PRODUCT
+from features.catalog.schema import Product
+from features.inventory.adjust_stock.schema import Adjustment
+from features.inventory.adjust_stock.sql import APPLY_ADJUSTMENT
+from shared.db.events import _PUBLISH_MANY, AGGREGATE_LOCK_SPACE, subscribers_of
+from shared.http.idempotency import _FIND, _LOCK, _SAVE, lock_id
 
 _pool: AsyncConnectionPool | None = None
+_raw_subscribers: list[str] = []  # one per real subscriber of ProductCreated, nobody's
+CALLER = "bench:bare"
 
 
 @get("/bare", sync_to_thread=False)
@@ -25,27 +51,108 @@ def bare() -> dict[str, str]:
 
 
 @get("/bare-db/{product_id:uuid}")
-async def bare_db(product_id: UUID) -> dict[str, Any]:
+async def bare_db(product_id: FromPath[UUID]) -> dict[str, Any]:
     assert _pool is not None
     async with _pool.connection() as conn:
         cur = await conn.execute("SELECT id, sku, name, price_cents FROM catalog.products"
                                  " WHERE id = %s", (product_id,))
         row = await cur.fetchone()
     assert row is not None
-    return {"id": str(row[0]), "sku": row[1], "name": row[2], "price_cents": row[3]}
+    return {"id": str(row["id"]), "sku": row["sku"], "name": row["name"],
+            "price_cents": row["price_cents"]}
+
+
+@post("/bare-create")
+async def bare_create(request: Request[Any, Any, Any]) -> Response[bytes]:
+    body = await request.body()
+    data = msgspec.json.decode(body, type=NewProduct)
+    now = datetime.now(UTC)
+    product = Product(id=uuid7(), sku=data.sku, name=data.name, description=data.description,
+                      price_cents=data.price_cents, currency=data.currency,
+                      category=data.category, version=1, created_at=now, updated_at=now)
+    answer = msgspec.json.encode(product)
+    headers = {"Location": f"/v1/products/{product.id}", "ETag": '"1"'}
+    event = {"n": 0, "id": uuid7(), "type": "ProductCreated", "aggregate_id": product.id,
+             "payload": msgspec.Raw(msgspec.json.encode({
+                 "product_id": product.id, "sku": product.sku, "name": product.name,
+                 "description": product.description, "price_cents": product.price_cents,
+                 "currency": product.currency, "category": product.category})),
+             "traceparent": None, "occurred_at": now,
+             "deliveries": [{"id": uuid7(), "subscriber": s} for s in _raw_subscribers]}
+    key = int.from_bytes(product.id.bytes[-4:], "big", signed=True)
+    publish = {"space": AGGREGATE_LOCK_SPACE, "keys": msgspec.json.encode([key]).decode(),
+               "events": msgspec.json.encode([event]).decode()}
+    async with _idempotent(request, body) as conn:
+        await conn.execute(INSERT_PRODUCT, msgspec.structs.asdict(product))
+        await _commit(conn, request, body, 201, headers, answer, publish)
+    return Response(answer, status_code=201, headers=headers, media_type="application/json")
+
+
+@post("/bare-adjust/{product_id:uuid}")
+async def bare_adjust(product_id: FromPath[UUID],
+                      request: Request[Any, Any, Any]) -> Response[bytes]:
+    body = await request.body()
+    data = msgspec.json.decode(body, type=Adjustment)
+    async with _idempotent(request, body) as conn:
+        cur = await conn.execute(APPLY_ADJUSTMENT, {
+            "id": uuid7(), "product_id": product_id, "delta": data.delta,
+            "reason": data.reason, "created_at": datetime.now(UTC)})
+        row = await cur.fetchone()
+        assert row is not None
+        answer = msgspec.json.encode(row)
+        headers = {"Content-Location": f"/v1/inventory/{product_id}"}
+        await _commit(conn, request, body, 201, headers, answer, None)
+    return Response(answer, status_code=201, headers=headers, media_type="application/json")
+
+
+@asynccontextmanager
+async def _idempotent(request: Request[Any, Any, Any], body: bytes) -> AsyncIterator[Any]:
+    """The kernel's first pipeline: begin, try the key's lock, look for its record, set the
+    savepoint (every key here is fresh: the lock is always free, the record never there)."""
+    assert _pool is not None
+    key = request.headers["idempotency-key"]
+    async with _pool.connection() as conn:
+        async with conn.pipeline():
+            await conn.execute("BEGIN", prepare=False)
+            locked = await conn.execute(_LOCK, (lock_id(CALLER, key),))
+            found = await conn.execute(_FIND, (CALLER, key))
+            await conn.execute("SAVEPOINT effect", prepare=False)
+        assert (await locked.fetchone() or {}).get("locked")
+        assert await found.fetchone() is None
+        yield conn
+
+
+async def _commit(conn: Any, request: Request[Any, Any, Any], body: bytes, status: int,
+                  headers: dict[str, str], answer: bytes, publish: dict[str, Any] | None
+                  ) -> None:
+    """The kernel's second pipeline: the events, the stored outcome, COMMIT."""
+    key = request.headers["idempotency-key"]
+    async with conn.pipeline():
+        if publish is not None:
+            await conn.execute(_PUBLISH_MANY, publish)
+        await conn.execute(_SAVE, (
+            CALLER, key, f"POST {request.url.path}", hashlib.sha256(body).digest(), status,
+            msgspec.json.encode([["content-type", "application/json"],
+                                 *([k.lower(), v] for k, v in headers.items())]).decode(),
+            answer))
+        await conn.execute("COMMIT", prepare=False)
 
 
 @asynccontextmanager
 async def _pool_lifespan(_: Litestar) -> AsyncIterator[None]:
     global _pool
     url = os.environ.get("BENCH_DATABASE_URL")
+    _raw_subscribers[:] = [f"{RAW_SUBSCRIBER}{i}" for i in range(len(subscribers_of(
+        "ProductCreated")))]
     if url:
-        _pool = AsyncConnectionPool(url, min_size=4, max_size=16, open=False,
-                                    kwargs={"autocommit": True})
+        # Rampart's pool settings (shared/db/pool.py, the defaults of shared/settings.py).
+        _pool = AsyncConnectionPool(url, min_size=4, max_size=16, open=False, kwargs={
+            "autocommit": True, "row_factory": dict_row, "prepare_threshold": 2,
+            "options": "-c TimeZone=UTC"})
         await _pool.open()
     yield
     if _pool is not None:
         await _pool.close()
 
 
-app = Litestar([bare, bare_db], lifespan=[_pool_lifespan])
+app = Litestar([bare, bare_db, bare_create, bare_adjust], lifespan=[_pool_lifespan])

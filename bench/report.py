@@ -32,7 +32,7 @@ def ceiling_of(result: dict[str, Any], scenario: Scenario, connections: int
         again = [r["rps"] for r in result.get("bare_end", []) if r["connections"] == connections]
         return ("bare route", (bare["rps"] + sum(again)) / (1 + len(again))) if bare else None
     if scenario.ceiling == "raw":
-        raw = _runs(result, "pgbench").get((scenario.name, connections))
+        raw = _runs(result, "pgbench").get((scenario.raw_of or scenario.name, connections))
         return (f"raw {raw['script']}", raw["rps"]) if raw else None
     if scenario.ceiling in ("argon2", "argon2-hash"):
         kind = "verify" if scenario.ceiling == "argon2" else "hash"
@@ -155,6 +155,7 @@ def render(result: dict[str, Any], plots: dict[str, str]) -> str:
     out += _argon2_apart(result, wrk_runs, raw_runs)
     out += _generator(wrk_runs)
     out += _targets(result, wrk_runs)
+    out += _floors(result, wrk_runs)
     out += _single(result, wrk_runs, raw_runs)
     out += _events_and_resources(result, wrk_runs)
     if result.get("skipped"):
@@ -247,6 +248,33 @@ def _targets(result: dict[str, Any], wrk_runs: dict[tuple[str, int], dict[str, A
                    f"{spread:.1f}x, {run['errors']} errors | "
                    f"{_mark(spread <= P99_OVER_P50 and run['errors'] == 0)} |")
     return out
+
+
+def _floors(result: dict[str, Any], wrk_runs: dict[tuple[str, int], dict[str, Any]]
+            ) -> list[str]:
+    """Each command beside its floor: the same statements from a bare route (bench/bare.py)."""
+    top = max(CONNECTIONS)
+    rows = []
+    for scenario in SCENARIOS:
+        run = wrk_runs.get((scenario.name, top))
+        floor = wrk_runs.get((scenario.floor, top)) if scenario.floor else None
+        ceiling = ceiling_of(result, scenario, top)
+        if run is None or floor is None or ceiling is None:
+            continue
+        rows.append(f"| {scenario.title} | {ceiling[1]:,.0f} | {floor['rps']:,.0f} "
+                    f"({100 * floor['rps'] / ceiling[1]:.0f}%) | {run['rps']:,.0f} "
+                    f"({100 * run['rps'] / ceiling[1]:.0f}%) | "
+                    f"{100 * run['rps'] / floor['rps']:.0f}% |")
+    if not rows:
+        return []
+    return ["", f"## Writes beside their floors ({top} connections)", "",
+            "A floor sends a command's very statements, in Rampart's round trips, from a bare "
+            "Litestar route with Rampart's pool settings: no authentication, limits, logs, "
+            "metrics or relay (bench/bare.py). Its share of the raw ceiling is what Python, "
+            "Litestar and psycopg on this machine leave of PostgreSQL's rate before Rampart "
+            "adds anything; the last column is how much of that Rampart keeps.", "",
+            "| command | raw tx/s | floor req/s (of raw) | Rampart req/s (of raw) | "
+            "Rampart of its floor |", "|---|---:|---:|---:|---:|", *rows]
 
 
 def _single(result: dict[str, Any], wrk_runs: dict[tuple[str, int], dict[str, Any]],

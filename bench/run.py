@@ -347,6 +347,9 @@ class Harness:
         raw = json.loads(line.removeprefix("BENCH-RESULT "))
         busy = (busy_after[0] - busy_before[0]) / CLOCK
         server_cpu = sum(s.cpu() - b for s, b in zip(servers, cpu_before, strict=True))
+        if scenario.raw_of:  # a write floor published to nobody, as a raw run does
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute(_FORGET_RAW, (RAW_SUBSCRIBER + "%",))
         pct = raw["percentiles_us"]
         errors = sum(raw[k] for k in ("connect", "read", "write", "status", "timeout"))
         return {

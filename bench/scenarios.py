@@ -59,6 +59,8 @@ class Scenario:
     versioned: bool = False  # "{version}" in If-Match: the path's resource's current version
     raw: str | None = None  # bench/pgbench/<raw>.pgbench.sql: the same statements, raw
     raw_vars: Callable[[Seed], dict[str, str]] | None = None  # its pgbench -D variables
+    raw_of: str | None = None  # the scenario whose raw ceiling this one shares (not rerun)
+    floor: str | None = None  # the bare scenario sending this command's statements alone
     target: float | None = None  # the least ratio to the ceiling, at 32 connections
     event: str | None = None  # the event whose publish-to-handler latency is measured
     min_seconds: float = 0  # runs at least this long, even in a quick run
@@ -113,6 +115,15 @@ def _new_product(seed: Seed) -> list[Request]:
     return [Request("POST", "/v1/products", _bearer(seed.admin_token), body)]
 
 
+def _bare_new_product(seed: Seed) -> list[Request]:
+    return [r._replace(path="/bare-create", headers={}) for r in _new_product(seed)]
+
+
+def _bare_adjustments(seed: Seed) -> list[Request]:
+    return [r._replace(path=r.path.replace("/v1/inventory/", "/bare-adjust/").removesuffix(
+        "/adjustments"), headers={}) for r in _adjustments(seed)]
+
+
 def _updates(seed: Seed) -> list[Request]:
     body = json.dumps({"price_cents": 2345})
     return [Request("PATCH", f"/v1/products/{p}", {**_bearer(seed.admin_token),
@@ -162,14 +173,23 @@ SCENARIOS: list[Scenario] = [
     Scenario("get_me", "GET /v1/users/me",
              lambda s: [Request("GET", "/v1/users/me", _bearer(t)) for _, _, t in s.users],
              target=0.30),
+    # The write floors (bench/bare.py): a command's statements in Rampart's round trips, from
+    # a bare Litestar route, without the kernel or the relay; their ceiling is the command's.
+    Scenario("bare_create", "bare Litestar + a creation's statements", _bare_new_product,
+             ceiling="raw", server="bare", idempotent=True, raw_of="create_product",
+             note="the floor under POST /v1/products"),
+    Scenario("bare_adjust", "bare Litestar + an adjustment's statements", _bare_adjustments,
+             ceiling="raw", server="bare", idempotent=True, raw_of="adjust_stock",
+             note="the floor under POST /v1/inventory/{id}/adjustments"),
     Scenario("create_product", "POST /v1/products", _new_product, ceiling="raw",
              idempotent=True, raw="create_product", raw_vars=_admin_vars,
-             event="ProductCreated"),
+             event="ProductCreated", floor="bare_create"),
     Scenario("update_product", "PATCH /v1/products/{id}", _updates, ceiling="raw",
              versioned=True, raw="update_product", raw_vars=_update_vars,
              event="ProductUpdated"),
     Scenario("adjust_stock", "POST /v1/inventory/{id}/adjustments", _adjustments,
-             ceiling="raw", idempotent=True, raw="adjust_stock", raw_vars=_admin_vars),
+             ceiling="raw", idempotent=True, raw="adjust_stock", raw_vars=_admin_vars,
+             floor="bare_adjust"),
     Scenario("place_order", "POST /v1/orders (two lines)", _orders, ceiling="raw", idempotent=True,
              raw="place_order", raw_vars=_order_vars, target=0.40, event="OrderPlaced"),
     Scenario("login", "POST /v1/auth/token", _logins, ceiling="argon2", min_seconds=5,

@@ -49,6 +49,7 @@ FAKE = {
         _run("create_product", 1, 500, 2.0, 3.0, kind="pgbench",
              script="create_product.pgbench.sql"),
         _run("create_product", 32, 300, 90.0, 200.0, errors=2),
+        _run("bare_create", 32, 400, 60.0, 120.0),
         _run("create_product", 32, 1000, 30.0, 60.0, kind="pgbench",
              script="create_product.pgbench.sql"),
         _run("register_user", 32, 30.0, 900.0, 1100.0),
@@ -114,6 +115,10 @@ def test_report_builds_from_a_result_file(tmp_path: Path) -> None:
     assert "| POST /v1/products | ProductCreated | 50 | 4.00 | 9.00 | 5.00 | 11.00 | 0 |" in text
     assert "(cache hits over hits and misses, every worker): GET /v1/products/{id} 97% at 32." \
         in text
+    # A write floor shares its command's raw ceiling, and the command stands beside it.
+    assert "| bare Litestar + a creation's statements | 32 | 400 |" in text \
+        and "create_product.pgbench.sql | 40% |" in text
+    assert "| POST /v1/products | 1,000 | 400 (40%) | 300 (30%) | 75% |" in text
     for plot in ("latency", "throughput", "backlog"):
         image = tmp_path / f"2026-12-02-box-quick-{plot}.png"
         assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -162,3 +167,41 @@ def test_a_null_rename_puts_sql_null_where_a_variable_cannot_hold_one() -> None:
     assert "THEN NULL ELSE description END" in rendered
     assert "price_cents = coalesce(:price_cents, price_cents)" in rendered
     assert "version = ANY(:versions::integer[])" in rendered
+
+
+async def test_the_write_floors_send_the_commands_statements(database_url: str,
+                                                              monkeypatch) -> None:
+    """bench/bare.py's floors write what Rampart's commands write, with the kernel's
+    bookkeeping: the product, its idempotency record, its event and one delivery per real
+    subscriber, to nobody's (bench.raw.*); the adjustment, its stock and its record."""
+    import psycopg
+    from litestar.testing import AsyncTestClient
+
+    from bench import bare
+    from shared.db.events import subscribers_of
+
+    monkeypatch.setenv("BENCH_DATABASE_URL", database_url)
+    async with AsyncTestClient(bare.app) as client:
+        created = await client.post("/bare-create", headers={"Idempotency-Key": "k1"}, json={
+            "sku": "FLOOR-1", "name": "Floor", "price_cents": 100, "currency": "EUR",
+            "category": "bench"})
+        assert created.status_code == 201, created.text
+        product_id = created.json()["id"]
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("INSERT INTO inventory.stock_levels (product_id) VALUES (%s)",
+                         (product_id,))
+        adjusted = await client.post(f"/bare-adjust/{product_id}",
+                                      headers={"Idempotency-Key": "k2"},
+                                      json={"delta": 5, "reason": "bench"})
+        assert adjusted.status_code == 201, adjusted.text
+        assert adjusted.json()["on_hand"] == 5
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT sku FROM catalog.products").fetchall() == [("FLOOR-1",)]
+        assert conn.execute("SELECT key, status FROM kernel.idempotency_keys ORDER BY key"
+                            ).fetchall() == [("k1", 201), ("k2", 201)]
+        deliveries = conn.execute(
+            "SELECT d.subscriber FROM kernel.outbox_deliveries d JOIN kernel.outbox_events e"
+            " ON e.id = d.event_id WHERE e.type = 'ProductCreated' AND e.aggregate_id = %s"
+            " ORDER BY 1", (product_id,)).fetchall()
+    assert [d for (d,) in deliveries] == [f"bench.raw.{i}" for i in range(
+        len(subscribers_of("ProductCreated")))]

@@ -133,7 +133,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_poll_ms: int = 1000
     outbox_backoff_base_ms: int = 1000
     outbox_backoff_max_ms: int = 600_000
-    outbox_batch_size: int = 100
+    # Deliveries per claim. Under orders at 32 connections on 2 cores, 200 gave 6-8% more
+    # orders/s than 100 (fewer claims, commits and statements per delivery), 50 gave 17% less,
+    # and 400 or 1,000 no more than 200.
+    outbox_batch_size: int = 200
     outbox_concurrency: int = 8
     outbox_retention_hours: int = 168
     # Back-pressure (shared/http/pacing.py): commands that publish wait as long as the oldest

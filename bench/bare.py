@@ -4,14 +4,15 @@
 query (the floor under any database-backed read), without Rampart's kernel (auth, limits,
 envelope, logs, metrics, spans). BENCH_DATABASE_URL names the database for the rest.
 
-The write floors, `POST /bare-create` and `POST /bare-adjust/{product_id}`, send exactly the
-statements of a product creation and of a stock adjustment, in the same round trips as
-Rampart (the Idempotency-Key kernel's two pipelines around the slice's statement; the
-creation's event in the second), through the same psycopg pool settings, and nothing else:
-no authentication, rate limit, pacing, logs, metrics, spans, dependency injection, and no
-relay to deliver the event (its deliveries go to `bench.raw.*` subscribers, which nobody
-has, as the pgbench mirrors' do). Their ratio to the raw ceiling is what Python, Litestar,
-msgspec and psycopg on this machine leave of PostgreSQL's rate before Rampart adds anything.
+The write floors, `POST /bare-create`, `POST /bare-order` and `POST /bare-adjust/{id}`, send
+exactly the statements of a product creation, an order and a stock adjustment (the slices'
+own SQL, and the order's own pricing), in the same round trips as Rampart (the
+Idempotency-Key kernel's two pipelines around the slice's statements; the event in the
+second), through the same psycopg pool settings, and nothing else: no authentication, rate
+limit, pacing, logs, metrics, spans, dependency injection, and no relay to deliver the event
+(its deliveries go to `bench.raw.*` subscribers, which nobody has, as the pgbench mirrors'
+do). Their ratio to the raw ceiling is what Python, Litestar, msgspec and psycopg on this
+machine leave of PostgreSQL's rate before Rampart adds anything.
 """
 
 from __future__ import annotations
@@ -37,11 +38,14 @@ from features.catalog.create_product.sql import INSERT_PRODUCT
 from features.catalog.schema import Product
 from features.inventory.adjust_stock.schema import Adjustment
 from features.inventory.adjust_stock.sql import APPLY_ADJUSTMENT
+from features.ordering.place_order import sql as order_sql
+from features.ordering.place_order.logic import price_order
+from features.ordering.place_order.schema import PlaceOrder
 from shared.db.events import _PUBLISH_MANY, AGGREGATE_LOCK_SPACE, subscribers_of
 from shared.http.idempotency import _FIND, _LOCK, _SAVE, lock_id
 
 _pool: AsyncConnectionPool | None = None
-_raw_subscribers: list[str] = []  # one per real subscriber of ProductCreated, nobody's
+USER_ID = UUID("0196f0e2-0000-7000-8000-0000000000b0")  # who places the floor's orders
 CALLER = "bench:bare"
 
 
@@ -72,19 +76,29 @@ async def bare_create(request: Request[Any, Any, Any]) -> Response[bytes]:
                       category=data.category, version=1, created_at=now, updated_at=now)
     answer = msgspec.json.encode(product)
     headers = {"Location": f"/v1/products/{product.id}", "ETag": '"1"'}
-    event = {"n": 0, "id": uuid7(), "type": "ProductCreated", "aggregate_id": product.id,
-             "payload": msgspec.Raw(msgspec.json.encode({
-                 "product_id": product.id, "sku": product.sku, "name": product.name,
-                 "description": product.description, "price_cents": product.price_cents,
-                 "currency": product.currency, "category": product.category})),
-             "traceparent": None, "occurred_at": now,
-             "deliveries": [{"id": uuid7(), "subscriber": s} for s in _raw_subscribers]}
-    key = int.from_bytes(product.id.bytes[-4:], "big", signed=True)
-    publish = {"space": AGGREGATE_LOCK_SPACE, "keys": msgspec.json.encode([key]).decode(),
-               "events": msgspec.json.encode([event]).decode()}
+    publish = _publishing("ProductCreated", product.id, {
+        "product_id": product.id, "sku": product.sku, "name": product.name,
+        "description": product.description, "price_cents": product.price_cents,
+        "currency": product.currency, "category": product.category})
     async with _idempotent(request, body) as conn:
         await conn.execute(INSERT_PRODUCT, msgspec.structs.asdict(product))
         await _commit(conn, request, body, 201, headers, answer, publish)
+    return Response(answer, status_code=201, headers=headers, media_type="application/json")
+
+
+@post("/bare-order")
+async def bare_order(request: Request[Any, Any, Any]) -> Response[bytes]:
+    body = await request.body()
+    data = msgspec.json.decode(body, type=PlaceOrder)
+    async with _idempotent(request, body) as conn:
+        prices = await order_sql.prices_of(conn, [item.product_id for item in data.items])
+        order = price_order(USER_ID, data.items, prices)
+        await order_sql.insert_order(conn, order)
+        answer = msgspec.json.encode(order)
+        headers = {"Location": f"/v1/orders/{order.id}", "ETag": '"1"'}
+        await _commit(conn, request, body, 201, headers, answer, _publishing(
+            "OrderPlaced", order.id, {"order_id": order.id, "user_id": order.user_id, "lines": [
+                {"product_id": i.product_id, "quantity": i.quantity} for i in order.items]}))
     return Response(answer, status_code=201, headers=headers, media_type="application/json")
 
 
@@ -103,6 +117,21 @@ async def bare_adjust(product_id: FromPath[UUID],
         headers = {"Content-Location": f"/v1/inventory/{product_id}"}
         await _commit(conn, request, body, 201, headers, answer, None)
     return Response(answer, status_code=201, headers=headers, media_type="application/json")
+
+
+def _publishing(event_type: str, aggregate_id: UUID, payload: dict[str, Any]
+                ) -> dict[str, Any]:
+    """_PUBLISH_MANY's parameters for one event, as write_pending builds them, with one
+    delivery per real subscriber of its type, to nobody."""
+    now = datetime.now(UTC)
+    event = {"n": 0, "id": uuid7(), "type": event_type, "aggregate_id": aggregate_id,
+             "payload": msgspec.Raw(msgspec.json.encode(payload)), "traceparent": None,
+             "occurred_at": now, "deliveries": [
+                 {"id": uuid7(), "subscriber": f"{RAW_SUBSCRIBER}{i}"}
+                 for i in range(len(subscribers_of(event_type)))]}
+    key = int.from_bytes(aggregate_id.bytes[-4:], "big", signed=True)
+    return {"space": AGGREGATE_LOCK_SPACE, "keys": msgspec.json.encode([key]).decode(),
+            "events": msgspec.json.encode([event]).decode()}
 
 
 @asynccontextmanager
@@ -142,8 +171,7 @@ async def _commit(conn: Any, request: Request[Any, Any, Any], body: bytes, statu
 async def _pool_lifespan(_: Litestar) -> AsyncIterator[None]:
     global _pool
     url = os.environ.get("BENCH_DATABASE_URL")
-    _raw_subscribers[:] = [f"{RAW_SUBSCRIBER}{i}" for i in range(len(subscribers_of(
-        "ProductCreated")))]
+    subscribers_of("ProductCreated")  # reads the manifests once, before the first request
     if url:
         # Rampart's pool settings (shared/db/pool.py, the defaults of shared/settings.py).
         _pool = AsyncConnectionPool(url, min_size=4, max_size=16, open=False, kwargs={
@@ -155,4 +183,5 @@ async def _pool_lifespan(_: Litestar) -> AsyncIterator[None]:
         await _pool.close()
 
 
-app = Litestar([bare, bare_db, bare_create, bare_adjust], lifespan=[_pool_lifespan])
+app = Litestar([bare, bare_db, bare_create, bare_order, bare_adjust],
+              lifespan=[_pool_lifespan])

@@ -119,6 +119,10 @@ def _bare_new_product(seed: Seed) -> list[Request]:
     return [r._replace(path="/bare-create", headers={}) for r in _new_product(seed)]
 
 
+def _bare_orders(seed: Seed) -> list[Request]:
+    return [r._replace(path="/bare-order", headers={}) for r in _orders(seed)]
+
+
 def _bare_adjustments(seed: Seed) -> list[Request]:
     return [r._replace(path=r.path.replace("/v1/inventory/", "/bare-adjust/").removesuffix(
         "/adjustments"), headers={}) for r in _adjustments(seed)]
@@ -178,6 +182,9 @@ SCENARIOS: list[Scenario] = [
     Scenario("bare_create", "bare Litestar + a creation's statements", _bare_new_product,
              ceiling="raw", server="bare", idempotent=True, raw_of="create_product",
              note="the floor under POST /v1/products"),
+    Scenario("bare_order", "bare Litestar + an order's statements", _bare_orders,
+             ceiling="raw", server="bare", idempotent=True, raw_of="place_order",
+             note="the floor under POST /v1/orders"),
     Scenario("bare_adjust", "bare Litestar + an adjustment's statements", _bare_adjustments,
              ceiling="raw", server="bare", idempotent=True, raw_of="adjust_stock",
              note="the floor under POST /v1/inventory/{id}/adjustments"),
@@ -191,7 +198,8 @@ SCENARIOS: list[Scenario] = [
              ceiling="raw", idempotent=True, raw="adjust_stock", raw_vars=_admin_vars,
              floor="bare_adjust"),
     Scenario("place_order", "POST /v1/orders (two lines)", _orders, ceiling="raw", idempotent=True,
-             raw="place_order", raw_vars=_order_vars, target=0.40, event="OrderPlaced"),
+             raw="place_order", raw_vars=_order_vars, target=0.40, event="OrderPlaced",
+             floor="bare_order"),
     Scenario("login", "POST /v1/auth/token", _logins, ceiling="argon2", min_seconds=5,
              note="argon2-bound: compared with pwdlib's raw verify rate here"),
     Scenario("register_user", "POST /v1/users", _registrations, ceiling="argon2-hash",

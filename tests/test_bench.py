@@ -173,7 +173,7 @@ async def test_the_write_floors_send_the_commands_statements(database_url: str,
                                                               monkeypatch) -> None:
     """bench/bare.py's floors write what Rampart's commands write, with the kernel's
     bookkeeping: the product, its idempotency record, its event and one delivery per real
-    subscriber, to nobody's (bench.raw.*); the adjustment, its stock and its record."""
+    subscriber, to nobody's (bench.raw.*); the order at ordering's price; the adjustment."""
     import psycopg
     from litestar.testing import AsyncTestClient
 
@@ -190,6 +190,13 @@ async def test_the_write_floors_send_the_commands_statements(database_url: str,
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute("INSERT INTO inventory.stock_levels (product_id) VALUES (%s)",
                          (product_id,))
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("INSERT INTO ordering.product_prices VALUES (%s, 450, 'EUR', 1, now())",
+                         (product_id,))
+        ordered = await client.post("/bare-order", headers={"Idempotency-Key": "k3"},
+                                    json={"items": [{"product_id": product_id, "quantity": 2}]})
+        assert ordered.status_code == 201, ordered.text
+        assert ordered.json()["total_cents"] == 900
         adjusted = await client.post(f"/bare-adjust/{product_id}",
                                       headers={"Idempotency-Key": "k2"},
                                       json={"delta": 5, "reason": "bench"})
@@ -198,7 +205,8 @@ async def test_the_write_floors_send_the_commands_statements(database_url: str,
     with psycopg.connect(database_url, autocommit=True) as conn:
         assert conn.execute("SELECT sku FROM catalog.products").fetchall() == [("FLOOR-1",)]
         assert conn.execute("SELECT key, status FROM kernel.idempotency_keys ORDER BY key"
-                            ).fetchall() == [("k1", 201), ("k2", 201)]
+                            ).fetchall() == [("k1", 201), ("k2", 201), ("k3", 201)]
+        assert conn.execute("SELECT total_cents FROM ordering.orders").fetchall() == [(900,)]
         deliveries = conn.execute(
             "SELECT d.subscriber FROM kernel.outbox_deliveries d JOIN kernel.outbox_events e"
             " ON e.id = d.event_id WHERE e.type = 'ProductCreated' AND e.aggregate_id = %s"

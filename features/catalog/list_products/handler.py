@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get
-from litestar.datastructures import State
 from litestar.params import Parameter
 
 from features.catalog.caches import PAGES
@@ -20,7 +19,7 @@ from features.catalog.list_products import sql
 from features.catalog.schema import Product, trimmed
 from shared.auth.middleware import PUBLIC
 from shared.cache import read_through
-from shared.db import Database
+from shared.http.deps import Cached, Db
 from shared.http.pagination import Cursor, Limit, Page, page_of, page_query
 from shared.http.schema import SAYS_SOMETHING, problems
 
@@ -32,12 +31,10 @@ _encode = msgspec.json.Encoder().encode
 
 @get("/v1/products", opt=PUBLIC, operation_id="listProducts", tags=["catalog"],
      responses=problems())
-async def list_products(request: Request[Any, Any, Any], state: State, limit: Limit = 20,
-                        cursor: Cursor = None,
+async def list_products(request: Request[Any, Any, Any], db: Db, caches: Cached,
+                        limit: Limit = 20, cursor: Cursor = None,
                         category: CategoryFilter = None) -> Response[Page[Product]]:
     """A page of products, newest first."""
-    # The app's state, not injected `db` (see get_product: a dependency costs a cached read).
-    db: Database = state.db
 
     async def load(_: Any) -> tuple[tuple[bytes, dict[str, str]], int]:
         trimmed_category = None if category is None else trimmed(category, "category",
@@ -50,5 +47,5 @@ async def list_products(request: Request[Any, Any, Any], state: State, limit: Li
         return (encoded, links), len(encoded) + 300  # the entry's own overhead, roughly
 
     query = request.scope["query_string"].decode("latin-1")
-    body, links = await read_through(state.caches(PAGES), query, load)
+    body, links = await read_through(caches(PAGES), query, load)
     return Response(body, media_type="application/json", headers=links)

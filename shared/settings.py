@@ -207,7 +207,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "port": (1, 65535), "workers": (1, 64), "access_token_ttl": (60, 86400),
     "refresh_token_ttl": (60, 365 * 86400), "outbox_max_attempts": (1, 1000),
-    "db_pool_min": (1, 1000), "db_pool_max": (1, 1000), "outbox_lease_seconds": (1, 86400),
+    "db_pool_min": (1, 1000), "db_pool_max": (2, 1000), "outbox_lease_seconds": (1, 86400),
     "outbox_handler_timeout_seconds": (1, 86400),
     "outbox_poll_ms": (1, 3_600_000), "outbox_backoff_base_ms": (1, 86_400_000),
     "outbox_backoff_max_ms": (1, 86_400_000), "outbox_batch_size": (1, 100_000),

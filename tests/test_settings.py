@@ -38,6 +38,8 @@ def test_rates_parse(text, rate) -> None:
                                                          "PRODUCT_CACHE_TTL"),
     ({"CATEGORY_CACHE_TTL": "-5"}, "CATEGORY_CACHE_TTL"),
     ({"PRODUCT_CACHE_MAX_ENTRIES": "many"}, "PRODUCT_CACHE_MAX_ENTRIES"),
+    # A payment holds two connections at once: a pool of one could never pay.
+    ({"DB_POOL_MAX": "1", "DB_POOL_MIN": "1"}, "DB_POOL_MAX"),
 ])
 def test_invalid_values_are_named(env, named) -> None:
     with pytest.raises(SettingsError) as caught:

@@ -57,6 +57,8 @@ class Database:
         self._checking: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
         self.down = False
+        # Requests that hold a connection while they wait for a second one (holding_two).
+        self._holding_two = asyncio.Semaphore(max(1, max_size // 2))
 
     def _new_pool(self) -> AsyncConnectionPool[Tx]:
         return AsyncConnectionPool(
@@ -101,6 +103,15 @@ class Database:
         except psycopg.OperationalError as exc:
             self._after_failure(conn, exc)
             raise
+
+    @asynccontextmanager
+    async def holding_two(self) -> AsyncIterator[None]:
+        """Room for a request that takes a second connection while it holds one (a payment: the
+        idempotency record's transaction, and each phase's own). Take it before the first. Were
+        every connection held by such a request, each would wait for a second that none frees:
+        at most half the pool's size may be held so, the rest wait here holding nothing."""
+        async with self._holding_two:
+            yield
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:

@@ -25,6 +25,7 @@ expired ones, in batches, in the background: the request that triggers it does n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 from collections.abc import Callable
@@ -172,6 +173,10 @@ class Idempotency(ASGIMiddleware):
     scopes = ("http",)  # type: ignore[assignment]
     stored = 0  # per process: paces the purge
 
+    def __init__(self, *, second_connection: bool = False) -> None:
+        # The slice also commits on a connection of its own while the record's is held.
+        self.second_connection = second_connection
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         key = parse_key([v.decode("latin-1") for k, v in scope["headers"]
                          if k == b"idempotency-key"])
@@ -186,7 +191,8 @@ class Idempotency(ASGIMiddleware):
         # own statements travel in pipelines (one round trip before the slice runs, one after),
         # and the transaction is spelled out, so that the savepoint needs no RELEASE: 2 round
         # trips of bookkeeping per command instead of 7.
-        async with db.connection() as conn, announcing(db, conn):
+        room = db.holding_two() if self.second_connection else contextlib.nullcontext()
+        async with room, db.connection() as conn, announcing(db, conn):
             try:
                 async with conn.pipeline():
                     await control(conn, "BEGIN")
@@ -267,12 +273,17 @@ def _provide_tx(request: Request[Any, Any, Any], idempotency_key: KeyHeader) -> 
     return request.scope["state"][_TX]
 
 
-def idempotent_post(path: str, **kwargs: Any) -> Callable[..., Any]:
+def idempotent_post(path: str, *, second_connection: bool = False,
+                    **kwargs: Any) -> Callable[..., Any]:
     """`@post(...)` for a command that requires an Idempotency-Key; the handler takes
-    `tx: IdempotentTx` and writes its whole effect through it (no commit of its own)."""
+    `tx: IdempotentTx` and writes its whole effect through it (no commit of its own). A slice
+    that must also commit apart from that transaction (`db.transaction()` while `tx` is open:
+    a payment's phases) says `second_connection=True`: the request then waits, holding no
+    connection, while half the pool is held by such requests (`Database.holding_two`)."""
     return post(
         path,
-        middleware=[*kwargs.pop("middleware", ()), Idempotency()],
+        middleware=[*kwargs.pop("middleware", ()), Idempotency(
+            second_connection=second_connection)],
         dependencies={**kwargs.pop("dependencies", {}),
                       "tx": Provide(_provide_tx, sync_to_thread=False)},
         responses={**problems(409, 422), **kwargs.pop("responses", {})},

@@ -47,7 +47,7 @@ def unavailable(detail: str, retry_after: int) -> Problem:
 
 
 @idempotent_post("/v1/orders/{order_id:uuid}/payments", middleware=[Paced()],
-                 operation_id="payOrder",
+                 second_connection=True, operation_id="payOrder",
                  tags=["payments"], opt=fed_by(placeOrder={"order_id": "$response.body#/id"}),
                  responses=problems(401, 402, 404, 409, 503),
                  dependencies=GATEWAY)

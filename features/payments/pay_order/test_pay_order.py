@@ -127,6 +127,24 @@ async def test_five_concurrent_payments_with_different_keys_charge_once(
     assert [p["status"] for p in await payments_of(db_conn, order_id)] == ["succeeded"]
 
 
+@pytest.mark.parametrize("payment_settings", [{"db_pool_min": 1, "db_pool_max": 4}])
+async def test_more_payments_at_once_than_the_pool_has_connections_all_go_through(
+        client, customer, db_conn, sandbox) -> None:
+    """A payment holds its record's connection while each phase takes another: twelve at once
+    on a pool of four would hold all four, each waiting for a fifth, until the pool gives up
+    (503 after 10 s) with charges made and their outcomes left to the sweep."""
+    orders = [await confirmed_order(db_conn, customer.id) for _ in range(12)]
+    await sandbox.behave(latency_ms=50)  # all twelve are in flight together
+    answers = await asyncio.gather(*(
+        client.post(url(order_id), json={"payment_method": "pm_card_visa"},
+                    headers=customer.paying(f"many-{i}")) for i, order_id in enumerate(orders)))
+    assert [a.status_code for a in answers] == [201] * 12, \
+        [a.text for a in answers if a.status_code != 201][:1]
+    assert len(await sandbox.charges()) == 12
+    for order_id in orders:
+        assert [p["status"] for p in await payments_of(db_conn, order_id)] == ["succeeded"]
+
+
 async def test_the_index_refuses_a_second_live_payment(client, customer, db_conn,
                                                        sandbox) -> None:
     import psycopg

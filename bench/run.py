@@ -58,12 +58,6 @@ RESULTS = BENCH / "results"
 CLOCK = os.sysconf("SC_CLK_TCK")
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
 
-# The runner's time-ordered id for the pgbench scripts, standing in for the app's UUIDv7.
-UUID7_SQL = """
-CREATE FUNCTION public.bench_uuid7() RETURNS uuid LANGUAGE sql VOLATILE AS $$
-    SELECT (lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
-            || '7' || substr(md5(random()::text), 1, 19))::uuid $$"""
-
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -90,7 +84,7 @@ def scratch_database() -> Iterator[tuple[str, str]]:
     try:
         migrations.up(url)
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(UUID7_SQL)
+            conn.execute(pgbench.FUNCTIONS)
         yield url, label
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
@@ -144,8 +138,10 @@ class Server:
     def __init__(self, name: str, args: list[str], env: dict[str, str], port: int,
                  ready: str) -> None:
         self.name, self.base = name, f"http://127.0.0.1:{port}"
+        # A file, not a pipe nobody reads: a server that writes 64 KiB there would block.
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
         self.process = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env},
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        stdout=subprocess.DEVNULL, stderr=self.errors,
                                         start_new_session=True)
         deadline = time.monotonic() + 60
         while True:
@@ -155,7 +151,8 @@ class Server:
             except httpx.HTTPError:
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
-                err = self.process.stderr.read().decode()[-2000:] if self.process.stderr else ""
+                self.errors.seek(0)
+                err = self.errors.read().decode(errors="replace")[-2000:]
                 raise RuntimeError(f"{name} did not start: {err}")
             time.sleep(0.2)
         self.refresh()
@@ -168,14 +165,14 @@ class Server:
         return sum(cpu_seconds(p) for p in [self.process.pid, *self.workers])
 
     def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.errors.close()
 
 
 # -- samplers -------------------------------------------------------------------------------
@@ -255,6 +252,8 @@ class Harness:
     def requests(self, scenario: Scenario) -> list[Request]:
         """What wrk sends; a versioned scenario's If-Match carries each resource's version now
         (the last run moved them on), taken from the resource named by the path's end."""
+        if scenario.fresh:  # rows this run will use up
+            self.seed = scenario.fresh(self.url, self.seed)
         requests = scenario.requests(self.seed)
         if not scenario.versioned:
             return requests

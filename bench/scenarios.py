@@ -5,9 +5,11 @@ round, built from the seeded data), the ceiling it is compared with, and the iss
 it has one. A write scenario names its raw-PostgreSQL counterpart, bench/pgbench/<raw>.pgbench.sql
 (the same statements as the slice and the kernel run, under pgbench), and the runner uses
 exactly the scripts named here. A scenario whose endpoint answers 404 or 405 (not built yet)
-is skipped, and the report says so. A scenario that updates a versioned resource
-(`versioned=True`) writes `{version}` in its If-Match: the runner puts each resource's current
-version there before every run, and wrk follows the ETag of each answer.
+is skipped, and the report says so. A scenario whose requests use rows up (a payment pays its
+order once) names `fresh`: the runner calls it before every run, warm-ups included, for new
+rows, and builds the run's requests from the seed it returns. A scenario that updates a
+versioned resource (`versioned=True`) writes `{version}` in its If-Match: the runner puts each
+resource's current version there before every run, and wrk follows the ETag of each answer.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
-from shared.db.events import AGGREGATE_LOCK_SPACE, NOTIFY_CHANNEL
+from shared.db.events import AGGREGATE_LOCK_SPACE
 from shared.db.invalidations import CHANNEL as CACHE_CHANNEL
 
 
@@ -39,6 +41,7 @@ class Seed:
     password: str
     password_hash: str = ""  # the seeded users' stored argon2 hash of `password`
     orders: int = 0
+    payable: list[tuple[str, str]] = field(default_factory=list)  # (confirmed order, owner token)
     subscribers: dict[str, list[str]] = field(default_factory=dict)  # event type -> names
 
 
@@ -61,6 +64,7 @@ class Scenario:
     raw_vars: Callable[[Seed], dict[str, str]] | None = None  # its pgbench -D variables
     raw_of: str | None = None  # the scenario whose raw ceiling this one shares (not rerun)
     floor: str | None = None  # the bare scenario sending this command's statements alone
+    fresh: Callable[[str, Seed], Seed] | None = None  # new rows for a run: (database url, seed)
     target: float | None = None  # the issue's least ratio to the ceiling, at 32 connections
     event: str | None = None  # the event whose publish-to-handler latency is measured
     min_seconds: float = 0  # runs at least this long, even in a quick run
@@ -71,21 +75,13 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _pgbench_array(names: list[str]) -> str:
-    """As many deliveries as the event really has, to subscribers no build has: the relays
-    leave them alone (orphaned), so raw runs cost the servers nothing, and the runner deletes
-    them after each run."""
-    return "{" + ",".join(f"{RAW_SUBSCRIBER}{i}" for i in range(len(names))) + "}"
-
-
 def _publishing(seed: Seed, event: str) -> dict[str, str]:
-    """What a mirror's _PUBLISH needs besides its own values."""
-    names = seed.subscribers.get(event, [])
-    return {"subscribers": _pgbench_array(names), "subscriber_count": str(len(names)),
-            "channel": NOTIFY_CHANNEL, "space": str(AGGREGATE_LOCK_SPACE),
-            # Inside Database.transaction and the idempotent one, publish() only notes that it
-            # published: the relays are woken after the commit, not by a NOTIFY in it.
-            "notify": "false",
+    """What a mirror's events need besides its own values (bench_events() in bench/pgbench.py
+    makes them): as many deliveries as the event really has, to subscribers no build has, so
+    the relays leave them alone and raw runs cost the servers nothing; the runner deletes
+    them after each run."""
+    return {"subscriber_count": str(len(seed.subscribers.get(event, []))),
+            "space": str(AGGREGATE_LOCK_SPACE),
             "traceparent": "00-" + "ab" * 16 + "-" + "cd" * 8 + "-00"}
 
 
@@ -156,6 +152,25 @@ def _orders(seed: Seed) -> list[Request]:
             for i in range(count)]
 
 
+def _payments(seed: Seed) -> list[Request]:
+    body = json.dumps({"payment_method": "pm_card_visa"})
+    return [Request("POST", f"/v1/orders/{order_id}/payments", _bearer(token), body)
+            for order_id, token in seed.payable]
+
+
+def _payable(url: str, seed: Seed) -> Seed:
+    from bench.seed import payable_orders  # bench.seed builds on this module
+
+    return payable_orders(url, seed)
+
+
+def _pay_vars(seed: Seed) -> dict[str, str]:
+    from bench.seed import MIRROR_ORDERS
+
+    return {"caller": f"user:{seed.users[0][0]}", "orders": str(MIRROR_ORDERS),
+            **_publishing(seed, "PaymentSucceeded")}
+
+
 def _logins(seed: Seed) -> list[Request]:
     return [Request("POST", "/v1/auth/token", {}, json.dumps(
         {"email": email, "password": seed.password})) for _, email, _ in seed.users]
@@ -200,6 +215,11 @@ SCENARIOS: list[Scenario] = [
     Scenario("place_order", "POST /v1/orders (two lines)", _orders, ceiling="raw", idempotent=True,
              raw="place_order", raw_vars=_order_vars, target=0.40, event="OrderPlaced",
              floor="bare_order"),
+    Scenario("pay_order", "POST /v1/orders/{id}/payments", _payments, ceiling="raw",
+             idempotent=True, fresh=_payable, raw="pay_order", raw_vars=_pay_vars, target=0.40,
+             event="PaymentSucceeded",
+             note="a confirmed order of its own per request; the in-process sandbox provider "
+             "answers at once; its mirror runs the same statements and three commits"),
     Scenario("login", "POST /v1/auth/token", _logins, ceiling="argon2", min_seconds=5,
              note="argon2-bound: compared with pwdlib's raw verify rate here"),
     Scenario("register_user", "POST /v1/users", _registrations, ceiling="argon2-hash",

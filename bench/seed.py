@@ -4,17 +4,23 @@ Products, users and stock are written with the slices' own logic and SQL in this
 HTTP path would spend minutes in argon2 and round trips for no information), and publish the
 same events their slices publish: the server's relays build inventory's (and ordering's)
 projections from them, as in production, and seeding waits until the outbox is drained.
-Orders go through the API, since only the ordering slice knows how to place one.
+Orders go through the API, since only the ordering slice knows how to place one. The orders a
+payment scenario pays are written straight into ordering's and payments' tables as confirmed
+(`payable_orders`, before every run: each is paid once), as the saga would leave them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import secrets
+from datetime import UTC, datetime
 from uuid import UUID
 
 import httpx
+import psycopg
+from uuid_utils.compat import uuid7
 
 from bench.scenarios import Seed
 from features.catalog.create_product import logic as product_logic
@@ -38,6 +44,8 @@ KEY_ID = "k1"
 TOKEN_TTL = 6 * 3600  # longer than any run: tokens must not expire under load
 STOCK = 1_000_000_000  # every product: orders never run out of it during a run
 BATCH = 500
+PAYABLE_PER_RUN = 20_000  # more than a run pays: a second payment of one order would be a 409
+MIRROR_ORDERS = 10_000  # the pay mirror's confirmed orders, payments.orders only
 
 
 async def seed(url: str, base: str, signing_key: str, products: int, users: int,
@@ -89,6 +97,12 @@ async def seed(url: str, base: str, signing_key: str, products: int, users: int,
             notes.append(f"{missing} products had no stock level to seed (inventory did not "
                          "learn them)")
 
+        async with db.connection() as conn:  # bench_order_id(): bench/pgbench.py
+            await conn.execute(
+                "INSERT INTO payments.orders (order_id, user_id, status, total_cents, currency,"
+                " updated_at) SELECT bench_order_id(k), %s, 'confirmed', 1234, 'EUR', now()"
+                " FROM generate_series(1, %s) AS k", (signed[1][0], MIRROR_ORDERS))
+
         placed = await place_orders(base, signed, product_ids, orders)
         if placed is None:
             notes.append("no orders seeded: POST /v1/orders is not built on this branch")
@@ -96,10 +110,28 @@ async def seed(url: str, base: str, signing_key: str, products: int, users: int,
         found = Seed(product_ids=product_ids, users=signed[1:], admin_id=signed[0][0],
                      admin_token=signed[0][2], password=PASSWORD, password_hash=stored,
                      orders=placed or 0, subscribers={e: list(subscribers_of(e)) for e in (
-                         "ProductCreated", "ProductUpdated", "OrderPlaced", "UserRegistered")})
+                         "ProductCreated", "ProductUpdated", "OrderPlaced", "UserRegistered",
+                         "PaymentSucceeded")})
         return found, notes
     finally:
         await db.close()
+
+
+def payable_orders(url: str, seed: Seed, count: int = PAYABLE_PER_RUN) -> Seed:
+    """`count` new confirmed orders of 12.34 EUR, the seeded users' in turn, in ordering's table
+    and payments' (as OrderConfirmed leaves them): the seed, with them to pay."""
+    now = datetime.now(UTC)
+    made = [(uuid7(), seed.users[i % len(seed.users)]) for i in range(count)]
+    with psycopg.connect(url, autocommit=True) as conn:
+        with conn.cursor().copy("COPY ordering.orders (id, user_id, status, total_cents,"
+                                " currency, version, created_at, updated_at) FROM STDIN") as cp:
+            for order_id, (user_id, _, _) in made:
+                cp.write_row((order_id, user_id, "confirmed", 1234, "EUR", 2, now, now))
+        with conn.cursor().copy("COPY payments.orders (order_id, user_id, status, total_cents,"
+                                " currency, updated_at) FROM STDIN") as cp:
+            for order_id, (user_id, _, _) in made:
+                cp.write_row((order_id, user_id, "confirmed", 1234, "EUR", now))
+    return dataclasses.replace(seed, payable=[(str(o), token) for o, (_, _, token) in made])
 
 
 async def place_orders(base: str, users: list[tuple[str, str, str]], product_ids: list[str],

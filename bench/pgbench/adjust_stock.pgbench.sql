@@ -1,9 +1,10 @@
 -- Mirrors POST /v1/inventory/{product_id}/adjustments: features/inventory/adjust_stock/sql.py
 -- (APPLY_ADJUSTMENT: the stock row and its audit row in one statement) inside the kernel's
--- idempotent transaction (@@begin/@@end-idempotent), shared/http/idempotency.py (pg_try_advisory_xact_lock, _FIND,
--- psycopg's savepoint, _SAVE); the slice publishes no event. Variables from the runner:
--- caller, products (seeded as SEED-1 .. SEED-n). A product at random, as the HTTP scenario
--- spreads over all of them, its id looked up by SKU in the \gset query.
+-- idempotent transaction (@@begin/@@end-idempotent), shared/http/idempotency.py
+-- (pg_try_advisory_xact_lock, _FIND, psycopg's savepoint, _SAVE); the slice publishes no event.
+-- Variables from the runner: caller, products (seeded as SEED-1 .. SEED-n). A product at
+-- random, as the HTTP scenario spreads over all of them, its id looked up by SKU in the \gset
+-- query.
 \set r random(1, 9000000000000000)
 \set n random(1, :products)
 SELECT bench_uuid7() AS id, (SELECT id FROM catalog.products WHERE sku = 'SEED-' || :n)

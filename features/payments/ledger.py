@@ -34,7 +34,7 @@ UPDATE payments.payments SET
     updated_at = now()
 WHERE id = %(id)s AND status = 'processing'
 RETURNING id, order_id, user_id, amount_cents, currency, status, decline_code, refund_due,
-          provider_charge_id"""
+          provider_charge_id, created_at"""
 
 _REFUNDED = """
 UPDATE payments.payments SET status = 'refunded', refund_due = false, updated_at = now()

@@ -58,13 +58,12 @@ async def pay_order(request: Request[Any, Any, Any], order_id: FromPath[UUID],
     key = logic.request_key(principal, parse_key(request.headers.getall("idempotency-key")))
     # Reads go through the request's own transaction (the kernel's idempotency connection);
     # the two phases commit on their own, as they must, before and after the call.
-    order = await sql.find_order(tx, order_id)
+    order, earlier, live = await sql.find(tx, order_id, key)
     logic.check_payable(order, principal)
     assert order is not None
-    earlier = await sql.find_for_request(tx, order_id, key)
     if earlier is not None:  # this request's call timed out before: its outcome, or wait
         return Response(logic.answer(earlier, retry=True), status_code=201)
-    logic.refuse_live(await sql.find_live(tx, order_id))
+    logic.refuse_live(live)
     try:
         gateway.breaker.check()  # fail fast: no payment row, no call
     except CircuitOpen as exc:
@@ -96,8 +95,9 @@ async def pay_order(request: Request[Any, Any, Any], order_id: FromPath[UUID],
             settings.payment_recovery_after_seconds) from None
 
     async with db.transaction() as phase3:
-        await ledger.settle(phase3, payment.id, charge)
-        final = await sql.read(phase3, payment.id)
+        # The outcome as recorded; or, when another road recorded it first, as that one did.
+        final = await ledger.settle(phase3, payment.id, charge) \
+            or await sql.read(phase3, payment.id)
     if final["refund_due"]:  # the order was cancelled while its charge went through
         try:
             await ledger.refund_owed(db, gateway, payment.id, final["provider_charge_id"])

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -37,12 +37,19 @@ READ = f"SELECT {PAYMENT_COLUMNS}, refund_due, provider_charge_id FROM payments.
        "WHERE id = %s"
 
 
-async def find_order(tx: Tx, order_id: UUID) -> dict[str, Any] | None:
-    return await (await tx.execute(FIND_ORDER, (order_id,))).fetchone()
+class Found(NamedTuple):
+    order: dict[str, Any] | None  # as payments knows it
+    earlier: dict[str, Any] | None  # the payment this request made before
+    live: dict[str, Any] | None  # the order's processing or succeeded payment
 
 
-async def find_for_request(tx: Tx, order_id: UUID, key: bytes) -> dict[str, Any] | None:
-    return await (await tx.execute(FIND_FOR_REQUEST, (order_id, key))).fetchone()
+async def find(tx: Tx, order_id: UUID, key: bytes) -> Found:
+    """What the request needs to know before it pays: three reads in one round trip."""
+    async with tx.pipeline():
+        order = await tx.execute(FIND_ORDER, (order_id,))
+        earlier = await tx.execute(FIND_FOR_REQUEST, (order_id, key))
+        live = await tx.execute(FIND_LIVE, (order_id,))
+    return Found(await order.fetchone(), await earlier.fetchone(), await live.fetchone())
 
 
 async def find_live(tx: Tx, order_id: UUID) -> dict[str, Any] | None:

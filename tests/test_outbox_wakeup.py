@@ -18,11 +18,13 @@ from uuid_utils.compat import uuid7
 
 from shared.db import events
 from shared.db.events import NOTIFY_CHANNEL, publish
-from shared.db.pool import Database
+from shared.db.pool import Database, Tx
 from shared.db.relay import Relay
+from shared.modules import Subscription
 from shared.settings import Settings
 from tests.fixtures import bearer, eventually, make_settings
 from tests.outbox_support import (
+    SeenTick,
     Tick,
     count_effects,
     prepare,
@@ -35,6 +37,7 @@ from tests.outbox_support import (
     subscription,
 )
 from tests.test_outbox_crash import spawn
+from tests.test_outbox_delivery import Echo
 
 __all__ = ["spawn"]  # the fixture that runs a relay in a process of its own
 
@@ -76,12 +79,13 @@ async def listening(url: str) -> AsyncIterator[list[psycopg.Notify]]:
             await asyncio.gather(task, return_exceptions=True)
 
 
+async def _deaf(self: Relay) -> None:  # a relay's listener that hears no NOTIFY at all
+    await asyncio.Event().wait()
+
+
 async def test_a_commit_wakes_the_relay_of_its_own_process_without_any_notify(
         url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def deaf(self: Relay) -> None:  # this relay hears no NOTIFY at all
-        await asyncio.Event().wait()
-
-    monkeypatch.setattr(Relay, "_listen", deaf)
+    monkeypatch.setattr(Relay, "_listen", _deaf)
     monkeypatch.setattr(events._Notifier, "poke", lambda self: None)  # and none is sent
     sub = subscription(recorder())
     register(sub)
@@ -92,6 +96,41 @@ async def test_a_commit_wakes_the_relay_of_its_own_process_without_any_notify(
             await publish(tx, Tick(key=uuid7(), n=0))
         await eventually(lambda: _effects_at_least(url, 1))
     assert heard == []
+
+
+async def test_a_saga_step_s_commit_wakes_its_own_relay_and_no_other_process(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A handler that publishes the next event: its relay claims that right after its batch,
+    with no NOTIFY (which would only send every other relay to claim too) and no poll."""
+    monkeypatch.setattr(Relay, "_listen", _deaf)
+
+    async def step(tick: SeenTick, tx: Tx) -> None:
+        await publish(tx, Echo(key=tick.key, n=100 + tick.n))
+
+    sub = subscription(step)
+    echoes = Subscription(Echo.type_name(), "test.echo", SeenTick, recorder("echo"))
+    register(sub, echoes)
+    async with running(url, [sub, echoes], NO_POLL) as relay, publisher(url) as db, \
+            listening(url) as heard:
+        await relay.housekeep(purge=False)  # the loop has claimed nothing and sleeps
+        async with db.transaction() as tx:
+            for n in range(3):
+                await publish(tx, Tick(key=uuid7(), n=n))
+        await eventually(lambda: _effects_at_least(url, 3))
+    assert heard == []
+    effects = await query(url, "SELECT n FROM public.test_effects ORDER BY n")
+    assert effects == [{"n": 100}, {"n": 101}, {"n": 102}]
+
+
+@pytest.mark.parametrize(("claims_again", "notifies"), [(True, 0), (False, 1)])
+async def test_a_relay_s_handler_commit_notifies_only_if_that_relay_stops(
+        url: str, claims_again: bool, notifies: int) -> None:
+    register(subscription(recorder()))
+    async with publisher(url) as db, listening(url) as heard:
+        with events.delivering(db.url, lambda: claims_again):
+            async with db.transaction() as tx:
+                await publish(tx, Tick(key=uuid7(), n=0))
+    assert len(heard) == notifies
 
 
 async def test_a_kernel_transaction_does_not_notify_from_inside_it(
@@ -148,10 +187,7 @@ class TestThroughTheApp:
 
     @pytest.fixture
     def settings(self, monkeypatch: pytest.MonkeyPatch) -> Settings:
-        async def deaf(self: Relay) -> None:
-            await asyncio.Event().wait()
-
-        monkeypatch.setattr(Relay, "_listen", deaf)
+        monkeypatch.setattr(Relay, "_listen", _deaf)
         monkeypatch.setattr(events._Notifier, "poke", lambda self: None)
         return make_settings(relay_enabled="true", outbox_poll_ms="60000")
 

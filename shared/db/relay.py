@@ -266,7 +266,8 @@ class Relay:
         beat = asyncio.create_task(self._heartbeat(lease, [d.id for d in batch]),
                                    name="outbox-heartbeat")
         try:
-            await asyncio.gather(*(run(unit) for unit in units))
+            with events.delivering(self.db.url, lambda: not self._stopping):
+                await asyncio.gather(*(run(unit) for unit in units))
         finally:
             beat.cancel()
             await asyncio.gather(beat, return_exceptions=True)

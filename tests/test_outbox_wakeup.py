@@ -91,7 +91,7 @@ async def test_a_commit_wakes_the_relay_of_its_own_process_without_any_notify(
     register(sub)
     async with running(url, [sub], NO_POLL) as relay, publisher(url) as db, \
             listening(url) as heard:
-        await relay.housekeep(purge=False)  # the loop has claimed nothing and sleeps
+        await eventually(lambda: relay._idle)  # the loop has claimed nothing and sleeps
         async with db.transaction() as tx:
             await publish(tx, Tick(key=uuid7(), n=0))
         await eventually(lambda: _effects_at_least(url, 1))
@@ -112,7 +112,7 @@ async def test_a_saga_step_s_commit_wakes_its_own_relay_and_no_other_process(
     register(sub, echoes)
     async with running(url, [sub, echoes], NO_POLL) as relay, publisher(url) as db, \
             listening(url) as heard:
-        await relay.housekeep(purge=False)  # the loop has claimed nothing and sleeps
+        await eventually(lambda: relay._idle)  # the loop has claimed nothing and sleeps
         async with db.transaction() as tx:
             for n in range(3):
                 await publish(tx, Tick(key=uuid7(), n=n))
@@ -122,15 +122,31 @@ async def test_a_saga_step_s_commit_wakes_its_own_relay_and_no_other_process(
     assert effects == [{"n": 100}, {"n": 101}, {"n": 102}]
 
 
-@pytest.mark.parametrize(("claims_again", "notifies"), [(True, 0), (False, 1)])
-async def test_a_relay_s_handler_commit_notifies_only_if_that_relay_stops(
-        url: str, claims_again: bool, notifies: int) -> None:
-    register(subscription(recorder()))
-    async with publisher(url) as db, listening(url) as heard:
-        with events.delivering(db.url, lambda: claims_again):
-            async with db.transaction() as tx:
-                await publish(tx, Tick(key=uuid7(), n=0))
-    assert len(heard) == notifies
+async def test_a_stopping_relay_s_handler_commit_wakes_the_other_processes(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relay that stops claims nothing more: its handler's event is announced by a NOTIFY,
+    for a relay elsewhere to deliver."""
+    monkeypatch.setattr(Relay, "_listen", _deaf)
+    relays: list[Relay] = []
+
+    async def step(tick: SeenTick, tx: Tx) -> None:
+        while not relays[0]._stopping:  # noqa: ASYNC110 (publish once the relay stops)
+            await asyncio.sleep(0.01)
+        await publish(tx, Echo(key=tick.key, n=100 + tick.n))
+
+    sub = subscription(step)
+    echoes = Subscription(Echo.type_name(), "test.echo", SeenTick, recorder("echo"))
+    register(sub, echoes)
+    async with publisher(url) as db, listening(url) as heard, \
+            running(url, [sub, echoes], NO_POLL) as relay:
+        relays.append(relay)
+        await eventually(lambda: relay._idle)  # the loop has claimed nothing and sleeps
+        async with db.transaction() as tx:  # an idle relay takes it: no NOTIFY
+            await publish(tx, Tick(key=uuid7(), n=0))
+        await eventually(lambda: _delivery_leased(url))
+    assert len(heard) == 1
+    assert await query(url, "SELECT count(*) AS n FROM kernel.outbox_events"
+                            " WHERE type = 'Echo'") == [{"n": 1}]
 
 
 async def test_a_kernel_transaction_does_not_notify_from_inside_it(
@@ -207,6 +223,12 @@ class TestThroughTheApp:
 
 async def _effects_at_least(url: str, n: int) -> bool:
     return await count_effects(url) >= n
+
+
+async def _delivery_leased(url: str) -> bool:
+    rows = await query(url, "SELECT count(*) AS n FROM kernel.outbox_deliveries"
+                            " WHERE lease_token IS NOT NULL")
+    return rows[0]["n"] >= 1
 
 
 async def _listener_count(url: str, n: int) -> bool:

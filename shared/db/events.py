@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -217,10 +217,6 @@ class _Announcing:
 
 
 _announcing: ContextVar[_Announcing | None] = ContextVar("rampart_announcing", default=None)
-# Set while a relay of this process runs deliveries: its database URL, and what answers whether
-# it will claim again as soon as its batch is done (it is not stopping). See wake_relays.
-_delivering: ContextVar[tuple[str, Callable[[], bool]] | None] = ContextVar(
-    "rampart_delivering", default=None)
 # database URL -> what wakes each relay of this process that delivers from that database
 _local_relays: dict[str, set[Callable[[], bool]]] = {}
 _notifiers: weakref.WeakKeyDictionary[Database, _Notifier] = weakref.WeakKeyDictionary()
@@ -266,22 +262,12 @@ def after_commit(tx: Tx, call: Callable[[Database], None]) -> bool:
 
 def wake_relays(db: Database) -> None:
     """Wake this process's relays on `db` now; and the other processes' by a NOTIFY, unless a
-    relay of this process takes the work at once or right after its batch. (A relay only ever
-    sleeps with nothing due, so a busy one claims again as soon as its batch is done; the
-    NOTIFY is there so that idle relays elsewhere share the load, or deliver it when this
-    process runs none.)
-
-    A commit of a relay's own handler (a saga step publishing the next event) wakes no one
-    else: that relay claims again once its batch is done, and a NOTIFY would only make every
-    other relay claim too, for one of them to find the event and the rest nothing (measured at
-    one connection, two workers: 2.7 NOTIFY transactions and 3.7 claims per order). The price:
-    the next step of a saga waits for the rest of its batch, whose handlers run side by side.
-    """
-    idle = [wake() for wake in tuple(_local_relays.get(db.url, ()))]
-    if any(idle):
-        return
-    delivering = _delivering.get()
-    if delivering is not None and delivering[0] == db.url and delivering[1]():
+    relay of this process answers that it takes the work (an idle one at once; the one whose
+    handler made this commit, right after its batch: shared/db/relay.py). A busy relay claims
+    again as soon as its batch is done anyway; the NOTIFY is there so that idle relays
+    elsewhere share the load, or deliver it when this process runs none."""
+    taken = [wake() for wake in tuple(_local_relays.get(db.url, ()))]
+    if any(taken):
         return
     notifier = _notifiers.get(db)
     if notifier is None:
@@ -289,20 +275,9 @@ def wake_relays(db: Database) -> None:
     notifier.poke()
 
 
-@contextlib.contextmanager
-def delivering(url: str, claims_again: Callable[[], bool]) -> Iterator[None]:
-    """Around a relay's deliveries from `url`'s database: commits made in them need wake no
-    other process while `claims_again()` (see wake_relays)."""
-    reset = _delivering.set((url, claims_again))
-    try:
-        yield
-    finally:
-        _delivering.reset(reset)
-
-
 def on_commit(url: str, wake: Callable[[], bool]) -> Callable[[], None]:
     """Call `wake` after every commit in this process that published to `url`'s database
-    (`wake` answers whether its relay was idle, so will claim the new work at once); returns
+    (`wake` answers whether its relay will claim the new work without being told); returns
     what undoes it."""
     _local_relays.setdefault(url, set()).add(wake)
     return lambda: _local_relays.get(url, set()).discard(wake)

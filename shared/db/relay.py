@@ -24,6 +24,7 @@ import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,6 +56,8 @@ from shared.settings import Settings
 log = structlog.get_logger("rampart.outbox")
 _PROPAGATOR = TraceContextTextMapPropagator()
 PURGE_BATCH = 1000
+# The relay whose deliveries the current task runs, if any (see Relay._woken).
+_delivering: ContextVar[Relay | None] = ContextVar("rampart_relay_delivering", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +165,15 @@ class Relay:
     # The delivery loop ------------------------------------------------------------------
 
     def _woken(self) -> bool:
-        """A commit in this process published: claim now. Answers whether this relay was
-        idle, in which case nobody else need be told (shared/db/events.py)."""
+        """A commit in this process published: claim now. Answers whether this relay takes
+        the work, in which case no other process need be told (shared/db/events.py): when it
+        is idle, and when the commit is one of its own handlers' (a saga step publishing the
+        next one), which it claims right after its batch. Waking the other relays for that
+        would only send them all to claim, for one to find the event and the rest nothing
+        (measured at one connection, two workers: 2.3 NOTIFYs and 3.7 claims per order before,
+        0.7 and 3.0 after). The price: a saga's next step waits for the rest of its batch."""
         self._wake.set()
-        return self._idle and not self._stopping
+        return not self._stopping and (self._idle or _delivering.get() is self)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -266,8 +274,11 @@ class Relay:
         beat = asyncio.create_task(self._heartbeat(lease, [d.id for d in batch]),
                                    name="outbox-heartbeat")
         try:
-            with events.delivering(self.db.url, lambda: not self._stopping):
+            reset = _delivering.set(self)  # the units' tasks inherit it (see _woken)
+            try:
                 await asyncio.gather(*(run(unit) for unit in units))
+            finally:
+                _delivering.reset(reset)
         finally:
             beat.cancel()
             await asyncio.gather(beat, return_exceptions=True)

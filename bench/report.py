@@ -156,6 +156,7 @@ def render(result: dict[str, Any], plots: dict[str, str]) -> str:
     out += _generator(wrk_runs)
     out += _targets(result, wrk_runs)
     out += _floors(result, wrk_runs)
+    out += _cpu_budget(result, wrk_runs)
     out += _single(result, wrk_runs, raw_runs)
     out += _events_and_resources(result, wrk_runs)
     if result.get("skipped"):
@@ -275,6 +276,50 @@ def _floors(result: dict[str, Any], wrk_runs: dict[tuple[str, int], dict[str, An
             "adds anything; the last column is how much of that Rampart keeps.", "",
             "| command | raw tx/s | floor req/s (of raw) | Rampart req/s (of raw) | "
             "Rampart of its floor |", "|---|---:|---:|---:|---:|", *rows]
+
+
+def _cpu_budget(result: dict[str, Any], wrk_runs: dict[tuple[str, int], dict[str, Any]]
+                ) -> list[str]:
+    """Where each write's CPU goes, per request, beside what its target would allow.
+
+    wrk, the servers and PostgreSQL share the machine's cores, so a command reaches `target` of
+    its raw rate only if all it costs the machine per request (the servers' CPU, and PostgreSQL's
+    with whatever else ran) fits in cores / (target x raw tx/s). What PostgreSQL spends per
+    request is measured, so what is left of that budget is the most the servers may spend."""
+    top = max(CONNECTIONS)
+    rows = []
+    for scenario in SCENARIOS:
+        run = wrk_runs.get((scenario.name, top))
+        ceiling = ceiling_of(result, scenario, top)
+        if (scenario.ceiling != "raw" or run is None or ceiling is None or not run["rps"]
+                or "cpu_servers" not in run):  # (older result files have no server CPU)
+            continue
+        command = BY_NAME[scenario.raw_of] if scenario.raw_of else scenario  # a floor: its
+        raw = _runs(result, "pgbench")[(command.name, top)]                   # command's
+        target = command.target
+        if target is None:
+            continue
+        per = 1000 / run["rps"]  # ms of CPU per request, for each core-second per second
+        servers = run["cpu_servers"] * per
+        rest = max(0.0, run["cpu_machine"] - run["cpu_servers"] - run["cpu_wrk"]) * per
+        budget = 1000 * run["cores"] / (target * ceiling[1])
+        room = budget - rest
+        over = f"{servers / room:.1f}x" if room > 0 else "no room"
+        rows.append(f"| {scenario.title} | {1000 * raw['cpu_machine'] / ceiling[1]:.2f} | "
+                    f"{servers:.2f} | {rest:.2f} | {servers + rest:.2f} | "
+                    f"{budget:.2f} ({100 * target:.0f}%) | {room:.2f} | {over} |")
+    if not rows:
+        return []
+    return ["", f"## CPU per request ({top} connections)", "",
+            "The servers' CPU (workers and relays, from /proc) and the rest of the machine's "
+            "(PostgreSQL, and anything else that ran) in ms per request; the raw ceiling's in "
+            "ms per transaction (PostgreSQL and pgbench). On cores shared by all of them, a "
+            "command reaches its target share of the raw rate only if its whole cost fits in "
+            "cores / (target x raw tx/s): the budget. Less what PostgreSQL spent per request, "
+            "that leaves the servers' room; the last column is how far over it they are.", "",
+            "| command | raw ms/tx | servers ms/req | PostgreSQL and the rest | total | "
+            "budget (target) | servers' room | servers over it |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|", *rows]
 
 
 def _single(result: dict[str, Any], wrk_runs: dict[tuple[str, int], dict[str, Any]],

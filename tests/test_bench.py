@@ -48,7 +48,7 @@ FAKE = {
         _run("create_product", 1, 100, 10.0, 15.0),
         _run("create_product", 1, 500, 2.0, 3.0, kind="pgbench",
              script="create_product.pgbench.sql"),
-        _run("create_product", 32, 300, 90.0, 200.0, errors=2),
+        _run("create_product", 32, 300, 90.0, 200.0, errors=2, cpu_servers=1.2),
         _run("bare_create", 32, 400, 60.0, 120.0),
         _run("create_product", 32, 1000, 30.0, 60.0, kind="pgbench",
              script="create_product.pgbench.sql"),
@@ -119,6 +119,12 @@ def test_report_builds_from_a_result_file(tmp_path: Path) -> None:
     assert "| bare Litestar + a creation's statements | 32 | 400 |" in text \
         and "create_product.pgbench.sql | 40% |" in text
     assert "| POST /v1/products | 1,000 | 400 (40%) | 300 (30%) | 75% |" in text
+    # CPU per request: 1.2 cores of servers at 300 req/s is 4 ms; the machine's 2.0 cores less
+    # theirs and wrk's 0.2 leave PostgreSQL 2 ms. At 40% of raw 1,000 tx/s, 2 cores allow 5 ms
+    # per request: 3 once PostgreSQL has its 2, which the servers' 4 overrun 1.3 times. The
+    # floor's run carries no server CPU (an older result file): it has no row.
+    assert "| POST /v1/products | 2.00 | 4.00 | 2.00 | 6.00 | 5.00 (40%) | 3.00 | 1.3x |" in text
+    assert "| bare Litestar + a creation's statements | 2.00 |" not in text
     for plot in ("latency", "throughput", "backlog"):
         image = tmp_path / f"2026-12-02-box-quick-{plot}.png"
         assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

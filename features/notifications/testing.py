@@ -54,6 +54,18 @@ async def handle_twice_at_once(database_url: str, db_conn: Any, handler: Handler
         await racing
 
 
+async def batches_at_once(database_url: str, handler: Handler, *batches: list[Any]) -> None:
+    """Each batch handed to `handler` (a `handle_many`) at the same time, each on a connection
+    and in a transaction of its own, as relays side by side do."""
+
+    async def one(batch: list[Any]) -> None:
+        async with await psycopg.AsyncConnection.connect(
+                database_url, row_factory=dict_row) as conn, conn.transaction():
+            await handler(batch, conn)
+
+    await asyncio.gather(*(one(batch) for batch in batches))
+
+
 async def deliveries(db_conn: Any, subscriber: str) -> list[dict[str, Any]]:
     cur = await db_conn.execute(
         "SELECT event_id, state, attempts, last_error FROM kernel.outbox_deliveries"

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import msgspec
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 from uuid_utils.compat import uuid7
 
 from features.notifications.notify_order_confirmed.handler import (
@@ -19,6 +15,7 @@ from features.notifications.notify_order_confirmed.handler import (
 from features.notifications.notify_order_confirmed.logic import order_confirmed
 from features.notifications.testing import (
     announced,
+    batches_at_once,
     handle,
     handle_twice_at_once,
     notifications,
@@ -91,13 +88,8 @@ async def test_a_batch_notifies_each_confirmation_once_as_one_by_one_would(db_co
 async def test_batches_at_once_over_the_same_events_notify_each_once(database_url,
                                                                      db_conn) -> None:
     events = [confirmed() for _ in range(10)]
-
-    async def batch(conn_events) -> None:
-        async with await psycopg.AsyncConnection.connect(
-                database_url, row_factory=dict_row) as conn, conn.transaction():
-            await notify_orders_confirmed(conn_events, conn)
-
-    await asyncio.gather(batch(events), batch(events[::-1]), batch(events[3:7]))
+    await batches_at_once(database_url, notify_orders_confirmed,
+                          events, events[::-1], events[3:7])
     assert len(await notifications(db_conn)) == 10 and len(await announced(db_conn)) == 10
 
 

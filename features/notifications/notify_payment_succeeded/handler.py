@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from features.notifications.notify_payment_succeeded import logic
-from features.notifications.record import record
+from features.notifications.record import Draft, record_many
 from features.notifications.schema import Payment
 from shared.db import Tx
 from shared.modules import Subscription
@@ -14,12 +14,18 @@ class PaymentSucceeded(Payment, frozen=True):
 
 
 async def notify_payment_succeeded(event: PaymentSucceeded, tx: Tx) -> None:
-    await record(tx, user_id=event.user_id, kind="payment_succeeded", source_id=event.payment_id,
-                 message=logic.payment_succeeded(event.order_id, event.payment_id,
-                                                 event.amount_cents, event.currency))
+    await notify_payments_succeeded([event], tx)
+
+
+async def notify_payments_succeeded(events: list[PaymentSucceeded], tx: Tx) -> None:
+    """The relay's batch (Subscription.handle_many): every notification in one statement."""
+    await record_many(tx, [Draft(
+        user_id=e.user_id, kind="payment_succeeded", source_id=e.payment_id,
+        message=logic.payment_succeeded(e.order_id, e.payment_id, e.amount_cents, e.currency))
+        for e in events])
 
 
 subscription = Subscription(event_type="PaymentSucceeded",
                             name="notifications.notify_payment_succeeded",
                             payload_type=PaymentSucceeded, handler=notify_payment_succeeded,
-                            shares_transaction=True)
+                            handle_many=notify_payments_succeeded)

@@ -13,10 +13,13 @@ from uuid_utils.compat import uuid7
 from features.notifications.notify_payment_succeeded.handler import (
     PaymentSucceeded,
     notify_payment_succeeded,
+    notify_payments_succeeded,
     subscription,
 )
 from features.notifications.notify_payment_succeeded.logic import payment_succeeded
 from features.notifications.testing import (
+    announced,
+    batches_at_once,
     handle,
     handle_twice_at_once,
     notifications,
@@ -65,6 +68,29 @@ async def test_a_second_payment_of_one_order_is_a_second_notification(db_conn) -
 async def test_one_event_handled_twice_at_once_notifies_once(database_url, db_conn) -> None:
     await handle_twice_at_once(database_url, db_conn, notify_payment_succeeded, paid())
     assert len(await notifications(db_conn)) == 1
+
+
+async def test_a_batch_notifies_each_payment_once_as_one_by_one_would(db_conn) -> None:
+    """The relay's batch (`notify_payments_succeeded`): one notification and one announcement
+    per payment, the same event twice in it or one recorded before included; the batch
+    redelivered whole writes nothing more."""
+    earlier, first, second = paid(), paid(), paid(amount_cents=99, currency="EUR")
+    await handle(db_conn, notify_payment_succeeded, earlier)
+    for _ in range(2):
+        await handle(db_conn, notify_payments_succeeded, [first, earlier, second, first])
+    rows = await notifications(db_conn)
+    assert sorted((r["source_id"], r["user_id"]) for r in rows) == sorted(
+        (e.payment_id, e.user_id) for e in (earlier, first, second))
+    assert sorted(a["notification_id"] for a in await announced(db_conn)) == sorted(
+        str(r["id"]) for r in rows)
+    assert "EUR 0.99" in next(r["body"] for r in rows if r["source_id"] == second.payment_id)
+
+
+async def test_payment_batches_at_once_notify_each_once(database_url, db_conn) -> None:
+    events = [paid() for _ in range(10)]
+    await batches_at_once(database_url, notify_payments_succeeded,
+                          events, events[::-1], events[3:7])
+    assert len(await notifications(db_conn)) == 10 and len(await announced(db_conn)) == 10
 
 
 @pytest.mark.parametrize("fields", [{"amount_cents": "1"}, {"payment_id": None},

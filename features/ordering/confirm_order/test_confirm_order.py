@@ -11,7 +11,7 @@ import asyncio
 import pytest
 
 from features.ordering.confirm_order.handler import StockReserved, confirm_order, confirm_orders
-from features.ordering.mark_paid.handler import PaymentSucceeded, mark_paid
+from features.ordering.mark_paid.handler import PaymentSucceeded, mark_orders_paid, mark_paid
 from features.ordering.reject_order.handler import StockRejected, reject_order
 from tests.saga import events_of, handle, order_in, order_status
 
@@ -95,3 +95,37 @@ async def test_a_payment_makes_a_confirmed_order_paid_once(database_url, db_conn
     cur = await db_conn.execute("SELECT status, version FROM ordering.orders WHERE id = %s",
                                 (order_id,))
     assert await cur.fetchone() == {"status": "paid", "version": 2}
+
+
+async def test_a_batch_of_payments_makes_each_confirmed_order_paid_once(database_url,
+                                                                       db_conn) -> None:
+    """The relay's batch (`mark_orders_paid`): confirmed orders become paid once, even named
+    twice; an order paid, cancelled or still pending is left alone; the whole batch
+    redelivered changes nothing."""
+    confirmed = [await order_in(db_conn, "confirmed") for _ in range(3)]
+    others = {status: await order_in(db_conn, status)
+              for status in ("paid", "cancelled", "pending")}
+    batch = [PaymentSucceeded(o, o) for o in (*confirmed, *others.values(), confirmed[0])]
+    for _ in range(2):
+        await handle(database_url, mark_orders_paid, batch)
+    for order_id in confirmed:
+        cur = await db_conn.execute("SELECT status, version FROM ordering.orders"
+                                    " WHERE id = %s", (order_id,))
+        assert await cur.fetchone() == {"status": "paid", "version": 2}
+    for status, order_id in others.items():
+        assert await order_status(db_conn, order_id) == status
+    assert await handle(database_url, mark_orders_paid, []) is None  # an empty batch
+
+
+async def test_payment_batches_at_once_over_the_same_orders_pay_each_once(database_url,
+                                                                         db_conn) -> None:
+    """Relays' batches of the same payments in opposite orders, with single deliveries among
+    them: no deadlock, and each order moves once (one version step)."""
+    orders = [await order_in(db_conn, "confirmed") for _ in range(12)]
+    events = [PaymentSucceeded(o, o) for o in orders]
+    await asyncio.gather(handle(database_url, mark_orders_paid, events),
+                         handle(database_url, mark_orders_paid, events[::-1]),
+                         *(handle(database_url, mark_paid, e) for e in events[::3]))
+    cur = await db_conn.execute("SELECT status, version FROM ordering.orders WHERE id = ANY(%s)",
+                                (orders,))
+    assert await cur.fetchall() == [{"status": "paid", "version": 2}] * 12

@@ -25,12 +25,21 @@ class PaymentSucceeded(msgspec.Struct, frozen=True):
 
 
 async def mark_paid(event: PaymentSucceeded, tx: Tx) -> None:
-    if await orders_sql.transition(tx, event.order_id, "pay") is None:
-        log.info("payment_succeeded_ignored", order_id=str(event.order_id),
-                 payment_id=str(event.payment_id), reason="the order is not confirmed")
+    await mark_orders_paid([event], tx)
 
 
-# One guarded update, nothing published: it may share a transaction.
+async def mark_orders_paid(events: list[PaymentSucceeded], tx: Tx) -> None:
+    """The relay's batch (Subscription.handle_many): one statement moves every confirmed order
+    of it. The same event twice moves its order once."""
+    payments = {e.order_id: e.payment_id for e in events}
+    moved = {row["id"] for row in await orders_sql.transition_many(tx, list(payments), "pay")}
+    for order_id, payment_id in payments.items():
+        if order_id not in moved:
+            log.info("payment_succeeded_ignored", order_id=str(order_id),
+                     payment_id=str(payment_id), reason="the order is not confirmed")
+
+
+# One guarded update for the whole batch, nothing published.
 subscription = Subscription(event_type="PaymentSucceeded", name="ordering.mark_paid",
                             payload_type=PaymentSucceeded, handler=mark_paid,
-                            shares_transaction=True)
+                            handle_many=mark_orders_paid)

@@ -294,8 +294,9 @@ def _cpu_budget(result: dict[str, Any], wrk_runs: dict[tuple[str, int], dict[str
         if (scenario.ceiling != "raw" or run is None or ceiling is None or not run["rps"]
                 or "cpu_servers" not in run):  # (older result files have no server CPU)
             continue
-        command = BY_NAME[scenario.raw_of] if scenario.raw_of else scenario  # a floor: its
-        raw = _runs(result, "pgbench")[(command.name, top)]                   # command's
+        # A floor is measured against its command's raw run and target.
+        command = BY_NAME[scenario.raw_of] if scenario.raw_of else scenario
+        raw = _runs(result, "pgbench")[(command.name, top)]
         target = command.target
         if target is None:
             continue

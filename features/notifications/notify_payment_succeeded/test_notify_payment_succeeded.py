@@ -84,6 +84,8 @@ async def test_a_batch_notifies_each_payment_once_as_one_by_one_would(db_conn) -
     assert sorted(a["notification_id"] for a in await announced(db_conn)) == sorted(
         str(r["id"]) for r in rows)
     assert "EUR 0.99" in next(r["body"] for r in rows if r["source_id"] == second.payment_id)
+    await handle(db_conn, notify_payments_succeeded, [])  # an empty batch writes nothing
+    assert len(await notifications(db_conn)) == 3
 
 
 async def test_payment_batches_at_once_notify_each_once(database_url, db_conn) -> None:

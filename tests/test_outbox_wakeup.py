@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -120,6 +121,85 @@ async def test_a_saga_step_s_commit_wakes_its_own_relay_and_no_other_process(
     assert heard == []
     effects = await query(url, "SELECT n FROM public.test_effects ORDER BY n")
     assert effects == [{"n": 100}, {"n": 101}, {"n": 102}]
+
+
+def counting_claims(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every batch the relays claim from now on (0: a claim that found nothing)."""
+    sizes: list[int] = []
+    claim = Relay._claim
+
+    async def counted(self: Relay, token: Any) -> Any:
+        batch = await claim(self, token)
+        sizes.append(len(batch))
+        return batch
+
+    monkeypatch.setattr(Relay, "_claim", counted)
+    return sizes
+
+
+async def _delivered_and_asleep(url: str, relay: Relay, n: int) -> bool:
+    return relay._idle and await _effects_at_least(url, n)
+
+
+async def test_a_batch_that_took_everything_due_sleeps_without_claiming_again(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The claim also asks whether anything due is left besides its own batch: when nothing
+    is and nobody published meanwhile, the relay sleeps once the batch is done, instead of
+    claiming once more to find nothing (one claim per event at low load, not two)."""
+    monkeypatch.setattr(Relay, "_listen", _deaf)
+    sub = subscription(recorder())
+    register(sub)
+    async with running(url, [sub], NO_POLL) as relay, publisher(url) as db:
+        await eventually(lambda: relay._idle)
+        claims = counting_claims(monkeypatch)
+        async with db.transaction() as tx:
+            await publish(tx, Tick(key=uuid7(), n=0))
+        await eventually(lambda: _delivered_and_asleep(url, relay, 1))
+        await asyncio.sleep(0.2)  # a claim it was going to send has long been sent
+    assert claims == [1]
+
+
+async def test_a_lane_s_next_event_is_claimed_right_after_the_one_before(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A claim takes only the head of each lane; the lane mates it left due behind it make the
+    relay claim again at once, with no wake-up and no poll."""
+    monkeypatch.setattr(Relay, "_listen", _deaf)
+    sub = subscription(recorder())
+    register(sub)
+    key = uuid7()
+    async with running(url, [sub], NO_POLL) as relay, publisher(url) as db:
+        await eventually(lambda: relay._idle)
+        claims = counting_claims(monkeypatch)
+        async with db.transaction() as tx:
+            for n in range(3):
+                await publish(tx, Tick(key=key, n=n))
+        await eventually(lambda: _delivered_and_asleep(url, relay, 3))
+    assert claims == [1, 1, 1]
+    assert await query(url, "SELECT n FROM public.test_effects ORDER BY started") == [
+        {"n": 0}, {"n": 1}, {"n": 2}]
+
+
+async def test_a_failed_delivery_s_retry_is_claimed_when_due_without_the_poll(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch in which a delivery failed is followed by a claim: it learns when the retry
+    falls due (50 ms of backoff here) and sleeps until then, not until the poll."""
+    monkeypatch.setattr(Relay, "_listen", _deaf)
+    record, tries = recorder(), []
+
+    async def flaky(tick: SeenTick, tx: Tx) -> None:
+        tries.append(tick.n)
+        if len(tries) == 1:
+            raise RuntimeError("the first attempt fails")
+        await record(tick, tx)
+
+    sub = subscription(flaky)
+    register(sub)
+    async with running(url, [sub], NO_POLL) as relay, publisher(url) as db:
+        await eventually(lambda: relay._idle)
+        async with db.transaction() as tx:
+            await publish(tx, Tick(key=uuid7(), n=0))
+        await eventually(lambda: _effects_at_least(url, 1))
+    assert tries == [0, 0]
 
 
 async def test_a_stopping_relay_s_handler_commit_wakes_the_other_processes(

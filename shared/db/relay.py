@@ -129,6 +129,7 @@ class Relay:
         self._wake = asyncio.Event()
         self._idle = False  # waiting for work: a wake-up is all it needs
         self._next_due: float | None = None  # seconds until a retry falls due, as last claimed
+        self._more = False  # the last claim left something due behind (outbox_sql.NEXT_DUE)
         self._stopping = False
         self._loop: asyncio.Task[None] | None = None
         self._helpers: list[asyncio.Task[None]] = []
@@ -181,11 +182,16 @@ class Relay:
             self._wake.clear()
             try:
                 lease = _Lease(uuid4(), self.settings.outbox_lease_seconds)
+                claimed_at = time.monotonic()
                 batch = await self._claim(lease.token)
-                if batch:
-                    await self._deliver_batch(batch, lease)
+                # Claim again at once unless the batch took everything that was due and nobody
+                # has published since (a commit sets `_wake`): that claim would find nothing.
+                if batch and (not await self._deliver_batch(batch, lease) or self._more
+                              or self._wake.is_set()):
                     continue
                 next_due = self._next_due
+                if next_due is not None:
+                    next_due -= time.monotonic() - claimed_at
                 timeout = self._poll if next_due is None else min(self._poll,
                                                                    max(next_due, 0.001))
             except Exception:  # the database is restarting or unreachable: try again later
@@ -201,8 +207,9 @@ class Relay:
 
     async def _claim(self, token: UUID) -> list[Claimed]:
         """Claim a batch; and, in the same round trip, learn how long until the next retry
-        falls due (`_next_due`; a NOTIFY only announces new events), for the sleep should the
-        batch be empty."""
+        falls due (`_next_due`; a NOTIFY only announces new events) and whether anything due
+        was left unclaimed (`_more`), for the sleep once the batch is done or should it be
+        empty."""
         subscribers = list(self.subscriptions)
         async with self.db.connection() as conn:
             async with conn.pipeline():
@@ -214,15 +221,19 @@ class Relay:
                     "max_attempts": self.settings.outbox_max_attempts,
                     "subscribers": subscribers, "batch": self.settings.outbox_batch_size,
                 })
-                due = await _send(conn, sql.NEXT_DUE, (subscribers,))
+                due = await _send(conn, sql.NEXT_DUE, {"subscribers": subscribers,
+                                                      "token": token})
                 await _send(conn, "COMMIT")
             rows = await claim.fetchall()
-            self._next_due = (await due.fetchone() or {}).get("seconds")
+            after = await due.fetchone() or {}
+            self._next_due, self._more = after.get("seconds"), bool(after.get("more"))
             await claim.close()
             await due.close()
         return [Claimed(**row) for row in rows]
 
-    async def _deliver_batch(self, batch: list[Claimed], lease: _Lease) -> None:
+    async def _deliver_batch(self, batch: list[Claimed], lease: _Lease) -> bool:
+        """Deliver a claimed batch; answers whether every delivery in it took effect (none
+        failed, lost its lease or was handed back)."""
         # A batch holds at most one delivery per lane (see the claim), so its deliveries may
         # run side by side without breaking any lane's order; up to `outbox_concurrency` run
         # at once. Deliveries to subscribers that share transactions run in groups, each group
@@ -249,6 +260,7 @@ class Relay:
         limit = asyncio.Semaphore(lanes)
         unstarted: list[UUID] = []  # handed back with the attempt not counted
         ran: list[UUID] = []  # handed back, attempt counted: their handlers ran
+        unsettled: list[UUID] = []  # failed (a retry falls due later) or lost the lease
         token = lease.token
 
         async def run(unit: list[Claimed]) -> None:
@@ -267,9 +279,11 @@ class Relay:
                         (ran if grouped else unstarted).append(delivery.id)
                         continue
                     try:
-                        await self._deliver(delivery, token)
+                        if await self._deliver(delivery, token) != "done":
+                            unsettled.append(delivery.id)
                     except Exception:  # could not even record the failure: the lease expires
                         log.exception("outbox_delivery_error", delivery_id=str(delivery.id))
+                        unsettled.append(delivery.id)
 
         beat = asyncio.create_task(self._heartbeat(lease, [d.id for d in batch]),
                                    name="outbox-heartbeat")
@@ -287,6 +301,7 @@ class Relay:
                 async with self.db.connection() as conn:
                     await _untraced(conn, sql.RELEASE, {"ids": ids, "token": token,
                                                         "uncount": 0 if counted else 1})
+        return not (unstarted or ran or unsettled)
 
     async def _heartbeat(self, lease: _Lease, ids: list[UUID]) -> None:
         """Renew the lease of the batch's unfinished deliveries every third of a lease."""
@@ -343,7 +358,9 @@ class Relay:
             DELIVERIES.labels(delivery.subscriber, "done").inc()
         return group[len(seconds):]
 
-    async def _deliver(self, delivery: Claimed, token: UUID) -> None:
+    async def _deliver(self, delivery: Claimed, token: UUID) -> str:
+        """One delivery in a transaction of its own; answers its outcome (done, lost, retry,
+        dead)."""
         started = time.perf_counter()
         with self._handling(delivery) as span:
             try:
@@ -363,6 +380,7 @@ class Relay:
                 outcome = await self._fail(delivery, token, exc)
         HANDLER_SECONDS.labels(delivery.subscriber).observe(time.perf_counter() - started)
         DELIVERIES.labels(delivery.subscriber, outcome).inc()
+        return outcome
 
     async def _handle(self, delivery: Claimed, tx: Tx) -> None:
         sub = self.subscriptions[delivery.subscriber]

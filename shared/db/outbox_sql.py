@@ -113,11 +113,11 @@ FROM (SELECT d.next_attempt_at FROM kernel.outbox_deliveries d
       ORDER BY d.next_attempt_at
       LIMIT 1) d"""
 
-# How long the loop may sleep before a retry falls due (NOTIFY only announces new events).
-# After the claim, in its transaction: how long until a retry falls due (`seconds`), and whether
-# anything is due now besides this claim's own deliveries (`more`: a lane mate behind a claimed
-# head, or a delivery another relay holds or skipped). A relay whose batch all took effect and
-# that heard of nothing new meanwhile sleeps on these instead of claiming once more for nothing.
+# After the claim, in its transaction: how long the loop may sleep before a retry falls due
+# (`seconds`; a NOTIFY only announces new events), and whether anything is due now besides this
+# claim's own deliveries (`more`: a lane mate behind a claimed head, or a delivery another relay
+# holds or skipped). A relay whose batch all took effect and that heard of nothing new meanwhile
+# sleeps on these instead of claiming once more for nothing.
 NEXT_DUE = """
 SELECT (SELECT extract(epoch FROM min(next_attempt_at) - now())::float8
         FROM kernel.outbox_deliveries

@@ -4,11 +4,13 @@
 query (the floor under any database-backed read), without Rampart's kernel (auth, limits,
 envelope, logs, metrics, spans). BENCH_DATABASE_URL names the database for the rest.
 
-The write floors, `POST /bare-create`, `POST /bare-order` and `POST /bare-adjust/{id}`, send
-exactly the statements of a product creation, an order and a stock adjustment (the slices'
-own SQL, and the order's own pricing), in the same round trips as Rampart (the
-Idempotency-Key kernel's two pipelines around the slice's statements; the event in the
-second), through the same psycopg pool settings, and nothing else: no authentication, rate
+The write floors, `POST /bare-create`, `POST /bare-order`, `POST /bare-adjust/{id}` and
+`PATCH /bare-update/{id}`, send exactly the statements of a product creation, an order, a stock
+adjustment and a product update (the slices' own SQL, and the order's own pricing), in the same
+round trips as Rampart (the Idempotency-Key kernel's two pipelines around the slice's
+statements, the event in the second; the update's BEGIN with its statement and its event with
+the COMMIT, then the cache's NOTIFY), through the same psycopg pool settings, and nothing else:
+no authentication, rate
 limit, pacing, logs, metrics, spans, dependency injection, and no relay to deliver the event
 (its deliveries go to `bench.raw.*` subscribers, which nobody has, as the pgbench mirrors'
 do). Their ratio to the raw ceiling is what Python, Litestar, msgspec and psycopg on this
@@ -26,7 +28,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Litestar, Request, Response, get, post
+from litestar import Litestar, Request, Response, get, patch, post
 from litestar.params import FromPath
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -36,17 +38,24 @@ from bench.scenarios import RAW_SUBSCRIBER
 from features.catalog.create_product.schema import NewProduct
 from features.catalog.create_product.sql import INSERT_PRODUCT
 from features.catalog.schema import Product
+from features.catalog.update_product import logic as update_logic
+from features.catalog.update_product.schema import ProductChanges
+from features.catalog.update_product.sql import CURRENT_VERSION, UPDATE_PRODUCT
 from features.inventory.adjust_stock.schema import Adjustment
 from features.inventory.adjust_stock.sql import APPLY_ADJUSTMENT
 from features.ordering.place_order import sql as order_sql
 from features.ordering.place_order.logic import price_order
 from features.ordering.place_order.schema import PlaceOrder
 from shared.db.events import _PUBLISH_MANY, AGGREGATE_LOCK_SPACE, subscribers_of
+from shared.db.invalidations import _NOTIFY_ALONE
 from shared.http.idempotency import _FIND, _LOCK, _SAVE, lock_id
 
 _pool: AsyncConnectionPool | None = None
 USER_ID = UUID("0196f0e2-0000-7000-8000-0000000000b0")  # who places the floor's orders
 CALLER = "bench:bare"
+# The update's cache invalidation goes to a channel no Rampart process listens on: the floor's
+# NOTIFY costs PostgreSQL what Rampart's does, and Rampart's idle servers nothing.
+FLOOR_CACHE_CHANNEL = "bench_floor_cache"
 
 
 @get("/bare", sync_to_thread=False)
@@ -119,6 +128,41 @@ async def bare_adjust(product_id: FromPath[UUID],
     return Response(answer, status_code=201, headers=headers, media_type="application/json")
 
 
+@patch("/bare-update/{product_id:uuid}")
+async def bare_update(product_id: FromPath[UUID],
+                      request: Request[Any, Any, Any]) -> Response[bytes]:
+    body = await request.body()
+    changes = update_logic.changes(msgspec.json.decode(body, type=ProductChanges))
+    versions = [int(request.headers["if-match"].strip('"'))]
+    assert _pool is not None
+    async with _pool.connection() as conn:
+        async with conn.pipeline():
+            await conn.execute("BEGIN", prepare=False)
+            cur = await conn.execute(UPDATE_PRODUCT, {
+                **msgspec.structs.asdict(changes), "id": product_id, "versions": versions})
+        row = await cur.fetchone()
+        if row is None:  # another connection moved it on: 412 with the version it is at
+            cur = await conn.execute(CURRENT_VERSION, (product_id,))
+            current = await cur.fetchone()
+            await conn.execute("ROLLBACK", prepare=False)
+            assert current is not None
+            return Response(b"", status_code=412, headers={"ETag": f'"{current["version"]}"'})
+        product = msgspec.convert(row, Product)
+        async with conn.pipeline():
+            await conn.execute(_PUBLISH_MANY, _publishing("ProductUpdated", product.id, {
+                "product_id": product.id, "name": product.name,
+                "description": product.description, "price_cents": product.price_cents,
+                "currency": product.currency, "category": product.category,
+                "version": product.version}))
+            await conn.execute("COMMIT", prepare=False)
+        # Rampart's after-commit NOTIFY (shared/db/invalidations.py), here from the same
+        # connection, as the update's pgbench mirror sends it.
+        await conn.execute(_NOTIFY_ALONE, (FLOOR_CACHE_CHANNEL, [
+            f"catalog.products:{product.id}", "catalog.pages:*"]))
+    return Response(msgspec.json.encode(product), headers={"ETag": f'"{product.version}"'},
+                    media_type="application/json")
+
+
 def _publishing(event_type: str, aggregate_id: UUID, payload: dict[str, Any]
                 ) -> dict[str, Any]:
     """_PUBLISH_MANY's parameters for one event, as write_pending builds them, with one
@@ -183,5 +227,5 @@ async def _pool_lifespan(_: Litestar) -> AsyncIterator[None]:
         await _pool.close()
 
 
-app = Litestar([bare, bare_db, bare_create, bare_order, bare_adjust],
+app = Litestar([bare, bare_db, bare_create, bare_order, bare_adjust, bare_update],
               lifespan=[_pool_lifespan])

@@ -179,7 +179,8 @@ async def test_the_write_floors_send_the_commands_statements(database_url: str,
                                                               monkeypatch) -> None:
     """bench/bare.py's floors write what Rampart's commands write, with the kernel's
     bookkeeping: the product, its idempotency record, its event and one delivery per real
-    subscriber, to nobody's (bench.raw.*); the order at ordering's price; the adjustment."""
+    subscriber, to nobody's (bench.raw.*); the order at ordering's price; the adjustment; the
+    update, given the version it moves on from (412 with the current one otherwise)."""
     import psycopg
     from litestar.testing import AsyncTestClient
 
@@ -208,17 +209,28 @@ async def test_the_write_floors_send_the_commands_statements(database_url: str,
                                       json={"delta": 5, "reason": "bench"})
         assert adjusted.status_code == 201, adjusted.text
         assert adjusted.json()["on_hand"] == 5
+        updated = await client.patch(f"/bare-update/{product_id}", headers={"If-Match": '"1"'},
+                                     json={"price_cents": 2345})
+        assert updated.status_code == 200, updated.text
+        assert (updated.json()["price_cents"], updated.json()["version"]) == (2345, 2)
+        assert updated.headers["etag"] == '"2"'
+        stale = await client.patch(f"/bare-update/{product_id}", headers={"If-Match": '"1"'},
+                                   json={"price_cents": 1})
+        assert (stale.status_code, stale.headers["etag"]) == (412, '"2"')
     with psycopg.connect(database_url, autocommit=True) as conn:
-        assert conn.execute("SELECT sku FROM catalog.products").fetchall() == [("FLOOR-1",)]
+        assert conn.execute("SELECT sku, price_cents, version FROM catalog.products"
+                            ).fetchall() == [("FLOOR-1", 2345, 2)]
         assert conn.execute("SELECT key, status FROM kernel.idempotency_keys ORDER BY key"
                             ).fetchall() == [("k1", 201), ("k2", 201), ("k3", 201)]
         assert conn.execute("SELECT total_cents FROM ordering.orders").fetchall() == [(900,)]
-        deliveries = conn.execute(
+        deliveries = {event: conn.execute(
             "SELECT d.subscriber FROM kernel.outbox_deliveries d JOIN kernel.outbox_events e"
-            " ON e.id = d.event_id WHERE e.type = 'ProductCreated' AND e.aggregate_id = %s"
-            " ORDER BY 1", (product_id,)).fetchall()
-    assert [d for (d,) in deliveries] == [f"bench.raw.{i}" for i in range(
-        len(subscribers_of("ProductCreated")))]
+            " ON e.id = d.event_id WHERE e.type = %s AND e.aggregate_id = %s"
+            " ORDER BY 1", (event, product_id)).fetchall()
+            for event in ("ProductCreated", "ProductUpdated")}
+    for event, subscribers in deliveries.items():  # one update published, the stale one not
+        assert [d for (d,) in subscribers] == [f"bench.raw.{i}" for i in range(
+            len(subscribers_of(event)))]
 
 
 @pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s.raw], ids=lambda s: s.raw)

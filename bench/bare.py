@@ -9,8 +9,7 @@ The write floors, `POST /bare-create`, `POST /bare-order`, `POST /bare-adjust/{i
 adjustment and a product update (the slices' own SQL, and the order's own pricing), in the same
 round trips as Rampart (the Idempotency-Key kernel's two pipelines around the slice's
 statements, the event in the second; the update's BEGIN with its statement and its event with
-the COMMIT, then the cache's NOTIFY), through the same psycopg pool settings, and nothing else:
-no authentication, rate
+the COMMIT), through the same psycopg pool settings, and nothing else: no authentication, rate
 limit, pacing, logs, metrics, spans, dependency injection, and no relay to deliver the event
 (its deliveries go to `bench.raw.*` subscribers, which nobody has, as the pgbench mirrors'
 do). Their ratio to the raw ceiling is what Python, Litestar, msgspec and psycopg on this
@@ -47,15 +46,11 @@ from features.ordering.place_order import sql as order_sql
 from features.ordering.place_order.logic import price_order
 from features.ordering.place_order.schema import PlaceOrder
 from shared.db.events import _PUBLISH_MANY, AGGREGATE_LOCK_SPACE, subscribers_of
-from shared.db.invalidations import _NOTIFY_ALONE
 from shared.http.idempotency import _FIND, _LOCK, _SAVE, lock_id
 
 _pool: AsyncConnectionPool | None = None
 USER_ID = UUID("0196f0e2-0000-7000-8000-0000000000b0")  # who places the floor's orders
 CALLER = "bench:bare"
-# The update's cache invalidation goes to a channel no Rampart process listens on: the floor's
-# NOTIFY costs PostgreSQL what Rampart's does, and Rampart's idle servers nothing.
-FLOOR_CACHE_CHANNEL = "bench_floor_cache"
 
 
 @get("/bare", sync_to_thread=False)
@@ -155,10 +150,6 @@ async def bare_update(product_id: FromPath[UUID],
                 "currency": product.currency, "category": product.category,
                 "version": product.version}))
             await conn.execute("COMMIT", prepare=False)
-        # Rampart's after-commit NOTIFY (shared/db/invalidations.py), here from the same
-        # connection, as the update's pgbench mirror sends it.
-        await conn.execute(_NOTIFY_ALONE, (FLOOR_CACHE_CHANNEL, [
-            f"catalog.products:{product.id}", "catalog.pages:*"]))
     return Response(msgspec.json.encode(product), headers={"ETag": f'"{product.version}"'},
                     media_type="application/json")
 

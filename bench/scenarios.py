@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from shared.db.events import AGGREGATE_LOCK_SPACE
-from shared.db.invalidations import CHANNEL as CACHE_CHANNEL
 
 
 class Request(NamedTuple):
@@ -91,8 +90,7 @@ def _admin_vars(seed: Seed) -> dict[str, str]:
 
 
 def _update_vars(seed: Seed) -> dict[str, str]:
-    return {"products": str(len(seed.product_ids)), "cache_channel": CACHE_CHANNEL,
-            **_publishing(seed, "ProductUpdated")}
+    return {"products": str(len(seed.product_ids)), **_publishing(seed, "ProductUpdated")}
 
 
 def _register_vars(seed: Seed) -> dict[str, str]:

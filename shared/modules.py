@@ -46,7 +46,13 @@ class Subscription:
     so the failure is charged to its own delivery. The simplest way to keep the two the same
     is one code path: `handler(p, tx)` is `handle_many([p], tx)` (inventory's reserve_stock).
     Its locks must be taken in one global order across the batch (all of them sorted), so two
-    batches never wait for each other in a circle.
+    batches never wait for each other in a circle. With `shares_transaction=True` as well (the
+    same rules as above), its call shares one transaction with the calls of the claim's other
+    such subscribers, made in the order of their names (one commit where there were several:
+    inventory's track_product and ordering's learn_price on each ProductCreated). Should that
+    transaction fail, each subscriber's call is rerun in a transaction of its own, as above.
+    So that the global lock order holds across the calls too, let no two such subscribers
+    lock rows of the same table (their own sorted order then meets nobody else's).
 
     `shares_transaction` may also be a function of the relay's settings, for a handler whose
     calls outside the database depend on them: notifications' send_email shares a transaction
@@ -68,9 +74,8 @@ class Subscription:
     handle_many: Callable[[list[Any], Tx], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
-        if self.handle_many is not None and (self.shares_transaction or self.needs_settings):
-            raise ValueError(f"{self.name}: handle_many runs in a transaction of its own and "
-                             "takes no settings")
+        if self.handle_many is not None and self.needs_settings:
+            raise ValueError(f"{self.name}: handle_many takes no settings")
 
     def shares(self, settings: Settings) -> bool:
         """Whether the relay, with these settings, may run this subscriber's deliveries in a

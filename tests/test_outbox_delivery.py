@@ -26,6 +26,7 @@ from shared.modules import Subscription
 from tests.fixtures import eventually
 from tests.outbox_support import (
     SUBSCRIBER,
+    Handler,
     SeenTick,
     Tick,
     count_effects,
@@ -262,11 +263,85 @@ async def test_a_failing_batch_is_rerun_one_by_one_and_only_the_failure_is_charg
     assert _sample("outbox_groups_rolled_back_total") - rolled_back == 1
 
 
-def test_handle_many_runs_alone_and_takes_no_settings() -> None:
-    for flags in ({"shares_transaction": True}, {"needs_settings": True}):
-        with pytest.raises(ValueError, match="handle_many"):
-            Subscription(Tick.type_name(), SUBSCRIBER, SeenTick, do_nothing,
-                         handle_many=do_nothing, **flags)  # type: ignore[arg-type]
+def test_handle_many_takes_no_settings() -> None:
+    with pytest.raises(ValueError, match="handle_many"):
+        Subscription(Tick.type_name(), SUBSCRIBER, SeenTick, do_nothing,
+                     handle_many=do_nothing, needs_settings=True)  # type: ignore[arg-type]
+
+
+def _batch_recorder(relay: str, calls: list[tuple[str, int, int]], *,
+                    fails_on: int | None = None) -> tuple[Handler, Handler]:
+    """A subscriber's (handler, handle_many): each call's transaction id and size noted in
+    `calls`, each tick's effect one row; a batch holding tick `fails_on` fails whole."""
+    effect = recorder(relay)
+
+    async def handle_many(ticks: list[SeenTick], tx: Tx) -> None:
+        cur = await tx.execute("SELECT txid_current() AS id")
+        calls.append((relay, (await cur.fetchone())["id"], len(ticks)))
+        for tick in ticks:
+            await effect(tick, tx)
+            if tick.n == fails_on:
+                raise RuntimeError(f"{relay} cannot handle {tick.n}")
+
+    async def handle_one(tick: SeenTick, tx: Tx) -> None:
+        await handle_many([tick], tx)
+
+    return handle_one, handle_many
+
+
+@pytest.mark.parametrize("b_shares", [True, False])
+async def test_batches_of_subscribers_that_share_run_in_one_transaction(
+        url: str, b_shares: bool) -> None:
+    """Two subscribers that handle many and share transactions: one transaction for both
+    calls of a claim, in the order of their names; one that does not share keeps its own."""
+    calls: list[tuple[str, int, int]] = []
+    b_one, b_many = _batch_recorder("b", calls)
+    a_one, a_many = _batch_recorder("a", calls)
+    subs = [Subscription(Tick.type_name(), "tests.b", SeenTick, b_one, handle_many=b_many,
+                         shares_transaction=b_shares),
+            Subscription(Tick.type_name(), "tests.a", SeenTick, a_one, handle_many=a_many,
+                         shares_transaction=True)]
+    register(*subs)
+    await publish_ticks(url, [(uuid7(), n) for n in range(4)])  # 4 lanes each, one claim
+    async with running(url, subs, relay_settings(outbox_concurrency=2)):
+        await eventually(lambda: _states_are(url, {"done"}))
+    assert sorted((relay, size) for relay, _, size in calls) == [("a", 4), ("b", 4)]
+    if b_shares:
+        assert [relay for relay, _, _ in calls] == ["a", "b"]
+        assert len({tx for _, tx, _ in calls}) == 1
+    else:
+        assert len({tx for _, tx, _ in calls}) == 2
+    effects = await query(url, "SELECT relay, n FROM public.test_effects ORDER BY relay, n")
+    assert effects == [{"relay": r, "n": n} for r in ("a", "b") for n in range(4)]  # once each
+
+
+async def test_a_failing_shared_batch_reruns_each_subscriber_alone_then_one_by_one(
+        url: str) -> None:
+    """b's batch fails: the shared transaction rolls back, a's batch then takes effect in a
+    transaction of its own, b's is rerun one by one and only tick 2's delivery is charged."""
+    calls: list[tuple[str, int, int]] = []
+    subs = []
+    for relay, fails_on in (("a", None), ("b", 2)):
+        one, many = _batch_recorder(relay, calls, fails_on=fails_on)
+        subs.append(Subscription(Tick.type_name(), f"tests.{relay}", SeenTick, one,
+                                 handle_many=many, shares_transaction=True))
+    register(*subs)
+    await publish_ticks(url, [(uuid7(), n) for n in range(4)])
+    rolled_back = _sample("outbox_groups_rolled_back_total")
+    async with running(url, subs, relay_settings(outbox_max_attempts=1)):
+        await eventually(lambda: _states_are(url, {"done", "dead"}))
+    # together (a 4, b 4), then a's alone (4) and b's alone (4), then b one by one
+    assert [(relay, size) for relay, _, size in calls][:2] == [("a", 4), ("b", 4)]
+    assert sorted((relay, size) for relay, _, size in calls[2:]) == [
+        ("a", 4), ("b", 1), ("b", 1), ("b", 1), ("b", 1), ("b", 4)]
+    assert _sample("outbox_groups_rolled_back_total") - rolled_back == 2
+    effects = await query(url, "SELECT relay, n FROM public.test_effects ORDER BY relay, n")
+    assert effects == [{"relay": "a", "n": n} for n in range(4)] + [
+        {"relay": "b", "n": n} for n in (0, 1, 3)]  # each once; b's 2 rolled back
+    dead = await query(url, "SELECT subscriber, e.payload->>'n' AS n FROM"
+                            " kernel.outbox_deliveries d JOIN kernel.outbox_events e"
+                            " ON e.id = d.event_id WHERE d.state = 'dead'")
+    assert dead == [{"subscriber": "tests.b", "n": "2"}]
 
 
 @pytest.mark.parametrize(("shares", "shared"), [

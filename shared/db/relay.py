@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -241,7 +242,9 @@ class Relay:
         # is rolled back whole and its deliveries run again one transaction each, so the
         # failure is charged to its own delivery and every other one takes effect once.
         # A subscriber that handles many at once (`Subscription.handle_many`) gets its
-        # deliveries of the batch as one unit, handled in one call and one transaction.
+        # deliveries of the batch as one part, handled in one call. Each part is a transaction
+        # of its own, except that the parts of subscribers that also share transactions run
+        # in one, in the order of their names; should it fail, each part runs alone.
         lanes = self.settings.outbox_concurrency
         at_once: dict[str, list[Claimed]] = {}
         sharing: list[Claimed] = []
@@ -256,6 +259,8 @@ class Relay:
                 units.append([d])
         width = min(lanes, len(sharing))
         units += [sharing[i::width] for i in range(width)]
+        together = [at_once.pop(name) for name in sorted(at_once)
+                    if self.subscriptions[name].shares(self.settings)]
         units += at_once.values()
         limit = asyncio.Semaphore(lanes)
         unstarted: list[UUID] = []  # handed back with the attempt not counted
@@ -263,16 +268,21 @@ class Relay:
         unsettled: list[UUID] = []  # failed (a retry falls due later) or lost the lease
         token = lease.token
 
-        async def run(unit: list[Claimed]) -> None:
-            async with limit:
-                if len(unit) > 1 and not self._stopping and lease.live():
+        async def run(unit: list[Claimed], parts: Sequence[list[Claimed]] = (),
+                      grouped: bool = False) -> None:
+            """`unit` in one transaction, else (rolled back) each of its `parts` the same way,
+            else one delivery at a time."""
+            if len(unit) > 1 and not self._stopping and lease.live():
+                async with limit:
                     left = await self._deliver_together(unit, lease)
-                    if left is not None:  # the group took effect, up to a stop
-                        unstarted.extend(d.id for d in left)
-                        return
-                    grouped = True
-                else:
-                    grouped = False
+                if left is not None:  # the group took effect, up to a stop
+                    unstarted.extend(d.id for d in left)
+                    return
+                grouped = True
+            if len(parts) > 1:
+                await asyncio.gather(*(run(part, grouped=grouped) for part in parts))
+                return
+            async with limit:
                 for delivery in unit:
                     # Past the claim's lease another relay may already hold the delivery.
                     if self._stopping or not lease.live():
@@ -290,7 +300,10 @@ class Relay:
         try:
             reset = _delivering.set(self)  # the units' tasks inherit it (see _woken)
             try:
-                await asyncio.gather(*(run(unit) for unit in units))
+                jobs = [run(unit) for unit in units]
+                if together:
+                    jobs.append(run([d for part in together for d in part], together))
+                await asyncio.gather(*jobs)
             finally:
                 _delivering.reset(reset)
         finally:
@@ -329,25 +342,23 @@ class Relay:
         """
         seconds: list[float] = []
         token = lease.token
-        sub = self.subscriptions[group[0].subscriber]
         try:
             # The timeout is not around COMMIT: that may succeed late.
             async with self.db.transaction() as tx, \
                     lease.bounding(self.settings.outbox_handler_timeout_seconds):
-                if sub.handle_many is not None:  # the group is all that subscriber's
+                for part in self._parts(group):
+                    if self._stopping:
+                        break
+                    sub = self.subscriptions[part[0].subscriber]
                     started = time.perf_counter()
-                    with self._handling_many(group):
-                        await sub.handle_many([msgspec.json.decode(
-                            d.payload, type=sub.payload_type) for d in group], tx)
-                    seconds = [(time.perf_counter() - started) / len(group)] * len(group)
-                else:
-                    for delivery in group:
-                        if self._stopping:
-                            break
-                        started = time.perf_counter()
-                        with self._handling(delivery):
-                            await self._handle(delivery, tx)
-                        seconds.append(time.perf_counter() - started)
+                    if sub.handle_many is not None:
+                        with self._handling_many(part):
+                            await sub.handle_many([msgspec.json.decode(
+                                d.payload, type=sub.payload_type) for d in part], tx)
+                    else:
+                        with self._handling(part[0]):
+                            await self._handle(part[0], tx)
+                    seconds += [(time.perf_counter() - started) / len(part)] * len(part)
                 await _acknowledge(tx, [d.id for d in group[:len(seconds)]], token)
         except Exception as exc:  # each delivery's own run records what fails there
             GROUPS_ROLLED_BACK.inc()
@@ -357,6 +368,15 @@ class Relay:
             HANDLER_SECONDS.labels(delivery.subscriber).observe(took)
             DELIVERIES.labels(delivery.subscriber, "done").inc()
         return group[len(seconds):]
+
+    def _parts(self, group: list[Claimed]) -> Iterator[list[Claimed]]:
+        """A group's calls in order: each subscriber that handles many gets its consecutive
+        deliveries in one call, any other subscriber one delivery per call."""
+        for name, run in itertools.groupby(group, key=lambda d: d.subscriber):
+            if self.subscriptions[name].handle_many is not None:
+                yield list(run)
+            else:
+                yield from ([d] for d in run)
 
     async def _deliver(self, delivery: Claimed, token: UUID) -> str:
         """One delivery in a transaction of its own; answers its outcome (done, lost, retry,

@@ -30,7 +30,9 @@ async def track_products(events: list[ProductCreated], tx: Tx) -> None:
     await sql.insert_stock_levels(tx, (e.product_id for e in events))
 
 
-# One insert per claim, nothing outside the database, nothing published.
+# One insert per claim, nothing outside the database, nothing published: it shares its
+# transaction with the claim's other sharing batches (ordering's learn_price, on the same
+# events), no other of which writes stock levels.
 subscription = Subscription(event_type="ProductCreated", name="inventory.track_product",
                             payload_type=ProductCreated, handler=track_product,
-                            handle_many=track_products)
+                            handle_many=track_products, shares_transaction=True)

@@ -30,7 +30,9 @@ async def notify_orders_confirmed(events: list[OrderConfirmed], tx: Tx) -> None:
         message=logic.order_confirmed(e.order_id, e.total_cents, e.currency)) for e in events])
 
 
+# New rows and their events only: it shares its transaction with the claim's other sharing
+# batches (payments' order_confirmed, on the same events).
 subscription = Subscription(event_type="OrderConfirmed",
                             name="notifications.notify_order_confirmed",
                             payload_type=OrderConfirmed, handler=notify_order_confirmed,
-                            handle_many=notify_orders_confirmed)
+                            handle_many=notify_orders_confirmed, shares_transaction=True)

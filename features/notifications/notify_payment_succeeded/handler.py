@@ -25,7 +25,9 @@ async def notify_payments_succeeded(events: list[PaymentSucceeded], tx: Tx) -> N
         for e in events])
 
 
+# New rows and their events only: it shares its transaction with the claim's other sharing
+# batches (ordering's mark_paid, on the same events).
 subscription = Subscription(event_type="PaymentSucceeded",
                             name="notifications.notify_payment_succeeded",
                             payload_type=PaymentSucceeded, handler=notify_payment_succeeded,
-                            handle_many=notify_payments_succeeded)
+                            handle_many=notify_payments_succeeded, shares_transaction=True)

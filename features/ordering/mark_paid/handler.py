@@ -39,7 +39,9 @@ async def mark_orders_paid(events: list[PaymentSucceeded], tx: Tx) -> None:
                      payment_id=str(payment_id), reason="the order is not confirmed")
 
 
-# One guarded update for the whole batch, nothing published.
+# One guarded update for the whole batch, nothing published: it shares its transaction with
+# the claim's other sharing batches (notifications' on the same events), no other of which
+# writes orders.
 subscription = Subscription(event_type="PaymentSucceeded", name="ordering.mark_paid",
                             payload_type=PaymentSucceeded, handler=mark_paid,
-                            handle_many=mark_orders_paid)
+                            handle_many=mark_orders_paid, shares_transaction=True)

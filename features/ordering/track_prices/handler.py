@@ -54,10 +54,13 @@ async def learn_new_prices(events: list[ProductUpdated], tx: Tx) -> None:
 
 
 # One upsert per claim, nothing outside the database, nothing published. Two batches (a
-# creation's and an update's, or two relays') lock their rows in product id order.
+# creation's and an update's, or two relays') lock their rows in product id order. The
+# creation's shares its transaction with the claim's other sharing batches (inventory's
+# track_product, on the same events); the update's does not, so that no transaction ever
+# holds two batches of price rows, each in its own order.
 on_created = Subscription(event_type="ProductCreated", name="ordering.learn_price",
                           payload_type=ProductCreated, handler=learn_price,
-                          handle_many=learn_prices)
+                          handle_many=learn_prices, shares_transaction=True)
 on_updated = Subscription(event_type="ProductUpdated", name="ordering.learn_new_price",
                           payload_type=ProductUpdated, handler=learn_new_price,
                           handle_many=learn_new_prices)

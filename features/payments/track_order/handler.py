@@ -74,13 +74,16 @@ async def order_cancelled(event: OrderCancelled, tx: Tx) -> None:
 
 
 # Short database writes only, nothing published. The cancellation (rare, and it also owes
-# refunds) shares a transaction with other deliveries; the rest come in batches of their own.
+# refunds) shares a transaction with other deliveries; the rest come in batches, and the
+# confirmation's shares its transaction with the claim's other sharing batches
+# (notifications', on the same events). Only one of the batches shares, so that no
+# transaction ever holds two batches of these rows, each in its own order.
 subscriptions = [
     Subscription(event_type="OrderPlaced", name="payments.order_placed",
                  payload_type=OrderPlaced, handler=order_placed, handle_many=orders_placed),
     Subscription(event_type="OrderConfirmed", name="payments.order_confirmed",
                  payload_type=OrderConfirmed, handler=order_confirmed,
-                 handle_many=orders_confirmed),
+                 handle_many=orders_confirmed, shares_transaction=True),
     Subscription(event_type="OrderRejected", name="payments.order_rejected",
                  payload_type=OrderRejected, handler=order_rejected,
                  handle_many=orders_rejected),

@@ -26,6 +26,7 @@ import structlog
 from psycopg import AsyncConnection
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
+from psycopg.types.array import ListBinaryDumper
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from shared.db import events
@@ -42,6 +43,15 @@ PROBE_TIMEOUT = 1.0
 # SQLSTATE classes of a lost or refused connection: the server may be gone, so look.
 _LOST = ("08", "57P01", "57P02", "57P03")
 _OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+
+
+async def _configure(conn: Tx) -> None:
+    """Each new pooled connection: Python lists go to the server in binary. psycopg's text
+    form of a list turns each element into a string and searches it for characters to quote:
+    measured here, 2.6 µs an element for a list of UUIDs against 0.64 in binary (0.69 against
+    0.33 for ints), and the relay and every batch handler send lists of ids with each batch.
+    Nothing else changes: each element is sent with its type's OID either way."""
+    conn.adapters.register_dumper(list, ListBinaryDumper)
 
 
 class DatabaseUnavailable(psycopg.OperationalError):
@@ -76,6 +86,7 @@ class Database:
                     # noticed within about a minute instead of the kernel's 15.
                     "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
                     "keepalives_count": 3},
+            configure=_configure,
             name="rampart",
             timeout=10,
         )

@@ -1,6 +1,7 @@
 """Where a create's CPU goes, without granian or wrk: the app called as ASGI in this process.
 
     .venv/bin/python -m bench.inprocess [--requests 3000] [--connections 1 16] [--rounds 2]
+    .venv/bin/python -m bench.inprocess --drain 4000 [--rounds 2]
 
 Drives `POST /v1/products` through the whole Rampart app (lifespan, middleware, the
 Idempotency-Key kernel, the slice), with its relay off and then on, and the creation's floor
@@ -13,6 +14,11 @@ than wrk's on this VM: an A/B of a change to the request path or the relay shows
 Variants alternate round by round. Uses DATABASE_URL's server when set, else the embedded
 PostgreSQL; a scratch database per variant and round, dropped afterwards. Speed is measured
 here, never asserted.
+
+`--drain N`: the relay's own CPU per event, apart from the requests'. N creates with the relay
+off leave N ProductCreated (2N deliveries) in the outbox; then the app starts with its relay on
+and this process's CPU is counted until none is pending: claims in full batches, the handlers'
+statements and the acknowledgements, nothing else running.
 """
 
 from __future__ import annotations
@@ -114,6 +120,40 @@ async def measure(variant: str, url: str, requests: int, connections: int,
                   latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000)
 
 
+@dataclass(frozen=True)
+class Drained:
+    events: int
+    cpu_ms: float  # this process's CPU per event while its relay drained them
+    seconds: float
+
+
+async def drain(url: str, events: int, connections: int = 16) -> Drained:
+    """`events` creates with the relay off, then the relay's CPU until it has delivered them."""
+    import psycopg
+
+    app, path, auth = _app("rampart, relay off", url)
+    async with app.lifespan():
+        tag = f"D{uuid7().hex[-10:].upper()}"
+        statuses, _ = await drive(app, path, auth, events, connections, tag)
+    if statuses != {201: events}:
+        raise RuntimeError(f"the creates answered {statuses}")
+    app, _, _ = _app("rampart, relay on", url)
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        async def pending() -> int:
+            cur = await conn.execute("SELECT count(*) FROM kernel.outbox_deliveries"
+                                     " WHERE state = 'pending'")
+            return (await cur.fetchone() or (0,))[0]
+
+        async with app.lifespan():
+            cpu, started = time.process_time(), time.perf_counter()
+            while True:  # polled: the relay announces nothing when it is done
+                if not await pending():
+                    break
+                await asyncio.sleep(0.02)
+            cpu, took = time.process_time() - cpu, time.perf_counter() - started
+    return Drained(events, cpu / events * 1000, took)
+
+
 def _app(variant: str, url: str) -> tuple[Any, str, dict[str, str]]:
     if variant == "floor":
         os.environ["BENCH_DATABASE_URL"] = url
@@ -141,6 +181,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--drain", type=int, metavar="N",
+                        help="instead: the relay's CPU per event, draining N creates' events")
     opts = parser.parse_args()
     from bench.run import scratch_database
 
@@ -149,6 +191,17 @@ def main() -> None:
         run: Callable[[Any], Any] = uvloop.run
     except ImportError:
         run = asyncio.run
+
+    if opts.drain:
+        rounds = []
+        for _ in range(opts.rounds):
+            with scratch_database() as (url, _label):
+                rounds.append(run(drain(url, opts.drain)))
+            print(f"drained {opts.drain} events in {rounds[-1].seconds:.2f} s: "
+                  f"{rounds[-1].cpu_ms:.3f} ms of the relay's CPU per event", flush=True)
+        print(f"relay CPU per ProductCreated (two deliveries), median of {opts.rounds}: "
+              f"{statistics.median(r.cpu_ms for r in rounds):.3f} ms")
+        return
 
     results: list[Result] = []
     for connections in opts.connections:

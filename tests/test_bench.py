@@ -317,3 +317,21 @@ async def test_the_in_process_bench_creates_what_it_counts(variant: str, databas
         row = conn.execute("SELECT count(*), count(DISTINCT sku) FROM catalog.products"
                            ).fetchone()
     assert row == (40, 40)
+
+
+async def test_the_drain_bench_counts_the_relay_delivering_every_event(database_url: str) -> None:
+    """`bench.inprocess --drain`: the creates leave their events pending, and the figure is
+    taken once the relay has delivered every one of them (each product has its stock row)."""
+    import psycopg
+
+    from bench.inprocess import drain
+
+    result = await drain(database_url, events=25, connections=4)
+    assert result.events == 25
+    assert result.cpu_ms > 0 and result.seconds > 0
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        states = conn.execute("SELECT state, count(*) FROM kernel.outbox_deliveries"
+                              " GROUP BY state").fetchall()
+        stocked = conn.execute("SELECT count(*) FROM inventory.stock_levels").fetchone()
+    assert states == [("done", 50)]
+    assert stocked == (25,)

@@ -225,9 +225,14 @@ async def test_a_subscriber_that_handles_many_gets_a_claims_deliveries_in_one_ca
     register(sub)
     keys = [uuid7() for _ in range(6)]
     await publish_ticks(url, [(k, n) for n in range(3) for k in keys])  # 6 lanes of 3
+    done = _sample("outbox_deliveries_total", subscriber=SUBSCRIBER, outcome="done")
+    timed = _sample("outbox_handler_duration_seconds_count", subscriber=SUBSCRIBER)
     async with running(url, [sub], relay_settings(outbox_concurrency=2)):
         await eventually(lambda: _states_are(url, {"done"}))
     assert [len(c) for c in calls] == [6, 6, 6]  # a claim holds one delivery per lane
+    # The metrics count deliveries, not calls.
+    assert _sample("outbox_deliveries_total", subscriber=SUBSCRIBER, outcome="done") - done == 18
+    assert _sample("outbox_handler_duration_seconds_count", subscriber=SUBSCRIBER) - timed == 18
     assert [sorted(n for _, n in c) for c in calls] == [[0] * 6, [1] * 6, [2] * 6]
     effects = await query(url, "SELECT key, n FROM public.test_effects ORDER BY serial")
     assert sorted((r["key"], r["n"]) for r in effects) == sorted(

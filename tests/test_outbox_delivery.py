@@ -12,6 +12,7 @@ from uuid import UUID
 import psycopg
 import pytest
 from opentelemetry import trace
+from opentelemetry.propagate import extract
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import REGISTRY
@@ -21,6 +22,7 @@ from shared.db import events
 from shared.db import relay as relay_module
 from shared.db.events import Event, publish
 from shared.db.pool import Tx
+from shared.logging import tracing
 from shared.logging.tracing import setup_tracing, tracer
 from shared.modules import Subscription
 from tests.fixtures import eventually
@@ -436,6 +438,40 @@ async def test_a_batch_span_links_to_every_publishing_span(
     assert batch_span.attributes["messaging.batch.message_count"] == 3
     assert sorted((link.context.trace_id, link.context.span_id) for link in batch_span.links) \
         == sorted((r.trace_id, r.span_id) for r in requests)
+
+
+async def test_unrecorded_a_handler_still_continues_its_producers_trace(
+        url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With nothing recording spans (the default), the relay builds no SDK span, yet what a
+    handler writes carries the trace: one delivery's log lines and events continue the
+    producer's trace under a span id of their own; a batch's start a trace of their own."""
+    monkeypatch.setattr(tracing, "_spans_recorded", False)
+    seen: dict[str, tuple[str | None, str | None, str | None]] = {}
+
+    def note(name: str) -> Handler:
+        async def handle(tick: SeenTick, tx: Tx) -> None:
+            seen[name] = (*tracing.current_ids(), tracing.current_traceparent())
+        return handle
+
+    async def handle_many(ticks: list[SeenTick], tx: Tx) -> None:
+        await note("batch")(ticks[0], tx)
+
+    one = subscription(note("one"), "tests.one")
+    batch = Subscription(Tick.type_name(), "tests.batch", SeenTick, note("batch"),
+                         handle_many=handle_many)
+    register(one, batch)
+    producer = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    with tracing.UnrecordedSpan(extract({"traceparent": producer})):
+        await publish_ticks(url, [(uuid7(), 0), (uuid7(), 0)])  # a batch of two: one call
+    async with running(url, [one, batch]):
+        await eventually(lambda: _states_are(url, {"done"}))
+    trace_id, span_id, traceparent = seen["one"]
+    assert trace_id == "0af7651916cd43dd8448eb211c80319c"
+    assert span_id is not None and span_id != "b7ad6b7169203331"
+    assert traceparent == f"00-{trace_id}-{span_id}-00"  # not sampled: nothing records it
+    batch_trace, batch_span, _ = seen["batch"]
+    assert batch_trace is not None and batch_span is not None
+    assert batch_trace != trace_id
 
 
 async def test_the_listener_reconnects_when_its_connection_dies(url: str) -> None:

@@ -15,10 +15,14 @@ Variants alternate round by round. Uses DATABASE_URL's server when set, else the
 PostgreSQL; a scratch database per variant and round, dropped afterwards. Speed is measured
 here, never asserted.
 
-`--drain N`: the relay's own CPU per event, apart from the requests'. N creates with the relay
-off leave N ProductCreated (2N deliveries) in the outbox; then the app starts with its relay on
-and this process's CPU is counted until none is pending: claims in full batches, the handlers'
-statements and the acknowledgements, nothing else running.
+`--drain N`: the relay's own CPU per command, apart from the requests'. N creates with the
+relay off leave N ProductCreated (2N deliveries) in the outbox; then the app starts with its
+relay on and this process's CPU is counted until none is pending: claims in full batches, the
+handlers' statements and the acknowledgements, nothing else running. `--saga order`: N
+two-line orders instead, and the count runs until each has been reserved, confirmed and
+notified (every delivery their events and their handlers' events make).
+
+    .venv/bin/python -m bench.inprocess --drain 2000 --saga order [--rounds 3]
 """
 
 from __future__ import annotations
@@ -31,9 +35,12 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uuid_utils.compat import uuid7
+
+if TYPE_CHECKING:
+    from bench.scenarios import Seed
 
 Asgi = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 VARIANTS = ("floor", "rampart, relay off", "rampart, relay on")
@@ -78,20 +85,40 @@ async def call(app: Asgi, method: str, path: str, headers: dict[str, str],
     return status
 
 
-async def drive(app: Asgi, path: str, auth: dict[str, str], requests: int,
-                connections: int, prefix: str) -> tuple[dict[int, int], list[float]]:
-    """`requests` creates, `connections` at a time; their statuses and latencies (s)."""
+Call = tuple[str, dict[str, str], bytes]  # path, headers, body of one POST
+
+
+def creates(path: str, auth: dict[str, str], count: int, prefix: str) -> list[Call]:
+    """`count` product creates, each with its own SKU and Idempotency-Key."""
+    return [(path, {**auth, "host": "bench", "content-type": "application/json",
+                    "idempotency-key": f"{prefix}-{n}"},
+             json.dumps({"sku": f"{prefix}-{n}", "name": f"Product {n}", "price_cents": 1234,
+                         "currency": "EUR", "category": "bench",
+                         "description": "An in-process bench product."}).encode())
+            for n in range(count)]
+
+
+def orders(seed: Seed, count: int, prefix: str) -> list[Call]:
+    """`count` two-line orders (as the HTTP bench's), the seeded customers in turn."""
+    products = seed.product_ids
+    return [("/v1/orders", {"authorization": f"Bearer {seed.users[n % len(seed.users)][2]}",
+                            "host": "bench", "content-type": "application/json",
+                            "idempotency-key": f"{prefix}-{n}"},
+             json.dumps({"items": [
+                 {"product_id": products[n % len(products)], "quantity": 1},
+                 {"product_id": products[(n + 1) % len(products)], "quantity": 1}]}).encode())
+            for n in range(count)]
+
+
+async def drive(app: Asgi, calls: list[Call],
+                connections: int) -> tuple[dict[int, int], list[float]]:
+    """The `calls`, `connections` at a time; their statuses and latencies (s)."""
     statuses: dict[int, int] = {}
     latencies: list[float] = []
-    numbers = iter(range(requests))
+    queue = iter(calls)
 
     async def client() -> None:
-        for n in numbers:
-            body = json.dumps({"sku": f"{prefix}-{n}", "name": f"Product {n}",
-                               "price_cents": 1234, "currency": "EUR", "category": "bench",
-                               "description": "An in-process bench product."}).encode()
-            headers = {**auth, "host": "bench", "content-type": "application/json",
-                       "idempotency-key": f"{prefix}-{n}"}
+        for path, headers, body in queue:
             started = time.perf_counter()
             status = await call(app, "POST", path, headers, body)
             latencies.append(time.perf_counter() - started)
@@ -108,10 +135,11 @@ async def measure(variant: str, url: str, requests: int, connections: int,
     app, path, auth = _app(variant, url)
     async with app.lifespan():
         tag = uuid7().hex[-10:].upper()
-        await drive(app, path, auth, warmup, connections, f"W{tag}")
+        await drive(app, creates(path, auth, warmup, f"W{tag}"), connections)
         await asyncio.sleep(0.5)
+        calls = creates(path, auth, requests, f"M{tag}")
         cpu = time.process_time()
-        statuses, latencies = await drive(app, path, auth, requests, connections, f"M{tag}")
+        statuses, latencies = await drive(app, calls, connections)
         await asyncio.sleep(0.3)  # the last events' deliveries
         cpu = time.process_time() - cpu
     latencies.sort()
@@ -127,17 +155,39 @@ class Drained:
     seconds: float
 
 
-async def drain(url: str, events: int, connections: int = 16) -> Drained:
-    """`events` creates with the relay off, then the relay's CPU until it has delivered them."""
+# What `drain` leaves in the outbox for the relay, and what one of them costs it.
+SAGAS = {"product": "ProductCreated (two deliveries)",
+         "order": "order, its saga to confirmed and notified (six deliveries)"}
+ORDER_SEED = {"products": 200, "users": 20}
+
+
+async def drain(url: str, events: int, connections: int = 16, saga: str = "product") -> Drained:
+    """`events` commands with the relay off, then the relay's CPU until it has delivered all
+    they published and all their handlers published in turn: `saga` "product" is creates,
+    "order" is two-line orders placed against seeded products with stock (seeded with the
+    relay on, so that inventory and ordering learn them first)."""
     import psycopg
 
-    app, path, auth = _app("rampart, relay off", url)
+    from bench.seed import seed
+    from shared.auth.tokens import generate_secret_paserk
+
+    key, tag = generate_secret_paserk(), f"D{uuid7().hex[-10:].upper()}"
+    if saga == "order":
+        app, _, _ = _app("rampart, relay on", url, key)
+        async with app.lifespan():
+            seeded, notes = await seed(url, "http://127.0.0.1:9", key, orders=0, **ORDER_SEED)
+        if notes:
+            raise RuntimeError(f"the seed: {notes}")
+        app, _, _ = _app("rampart, relay off", url, key)
+        calls = orders(seeded, events, tag)
+    else:
+        app, path, auth = _app("rampart, relay off", url, key)
+        calls = creates(path, auth, events, tag)
     async with app.lifespan():
-        tag = f"D{uuid7().hex[-10:].upper()}"
-        statuses, _ = await drive(app, path, auth, events, connections, tag)
+        statuses, _ = await drive(app, calls, connections)
     if statuses != {201: events}:
-        raise RuntimeError(f"the creates answered {statuses}")
-    app, _, _ = _app("rampart, relay on", url)
+        raise RuntimeError(f"the commands answered {statuses}")
+    app, _, _ = _app("rampart, relay on", url, key)
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         async def pending() -> int:
             cur = await conn.execute("SELECT count(*) FROM kernel.outbox_deliveries"
@@ -154,7 +204,7 @@ async def drain(url: str, events: int, connections: int = 16) -> Drained:
     return Drained(events, cpu / events * 1000, took)
 
 
-def _app(variant: str, url: str) -> tuple[Any, str, dict[str, str]]:
+def _app(variant: str, url: str, key: str | None = None) -> tuple[Any, str, dict[str, str]]:
     if variant == "floor":
         os.environ["BENCH_DATABASE_URL"] = url
         from bench import bare
@@ -167,7 +217,7 @@ def _app(variant: str, url: str) -> tuple[Any, str, dict[str, str]]:
 
     relay = variant.endswith("relay on")
     settings = load_settings({
-        "TOKEN_SIGNING_KEY": generate_secret_paserk(), "RATE_LIMIT_ADMIN": "1000000/minute",
+        "TOKEN_SIGNING_KEY": key or generate_secret_paserk(), "RATE_LIMIT_ADMIN": "1000000/minute",
         "RELAY_ENABLED": str(relay).lower(),
         # Without a relay nothing drains the outbox, and pacing would slow every create.
         "OUTBOX_PACING_LAG_MS": "250" if relay else "0", "LOG_LEVEL": "WARNING"})
@@ -182,7 +232,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--drain", type=int, metavar="N",
-                        help="instead: the relay's CPU per event, draining N creates' events")
+                        help="instead: the relay's CPU per command, draining N commands' events")
+    parser.add_argument("--saga", choices=sorted(SAGAS), default="product",
+                        help="with --drain: which command's events (default: product creates)")
     opts = parser.parse_args()
     from bench.run import scratch_database
 
@@ -196,10 +248,10 @@ def main() -> None:
         rounds = []
         for _ in range(opts.rounds):
             with scratch_database() as (url, _label):
-                rounds.append(run(drain(url, opts.drain)))
-            print(f"drained {opts.drain} events in {rounds[-1].seconds:.2f} s: "
-                  f"{rounds[-1].cpu_ms:.3f} ms of the relay's CPU per event", flush=True)
-        print(f"relay CPU per ProductCreated (two deliveries), median of {opts.rounds}: "
+                rounds.append(run(drain(url, opts.drain, saga=opts.saga)))
+            print(f"drained {opts.drain} {opts.saga}s' events in {rounds[-1].seconds:.2f} s: "
+                  f"{rounds[-1].cpu_ms:.3f} ms of the relay's CPU per {opts.saga}", flush=True)
+        print(f"relay CPU per {SAGAS[opts.saga]}, median of {opts.rounds}: "
               f"{statistics.median(r.cpu_ms for r in rounds):.3f} ms")
         return
 

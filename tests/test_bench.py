@@ -335,3 +335,30 @@ async def test_the_drain_bench_counts_the_relay_delivering_every_event(database_
         stocked = conn.execute("SELECT count(*) FROM inventory.stock_levels").fetchone()
     assert states == [("done", 50)]
     assert stocked == (25,)
+
+
+async def test_the_order_drain_counts_until_every_order_is_confirmed_and_notified(
+        database_url: str) -> None:
+    """`bench.inprocess --drain N --saga order`: the orders are placed with the relay off, and
+    the figure is taken only once each one's saga has run to its end: reserved, confirmed, and
+    every delivery of every event on the way done."""
+    import psycopg
+
+    from bench.inprocess import drain
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(pgbench.FUNCTIONS)  # the seed's payment mirror uses bench_order_id()
+    result = await drain(database_url, events=12, connections=4, saga="order")
+    assert result.events == 12
+    assert result.cpu_ms > 0 and result.seconds > 0
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        pending = conn.execute("SELECT count(*) FROM kernel.outbox_deliveries"
+                               " WHERE state <> 'done'").fetchone()
+        statuses = conn.execute("SELECT status, count(*) FROM ordering.orders"
+                                " GROUP BY status").fetchall()
+        reserved = conn.execute("SELECT count(*) FROM inventory.reservations").fetchone()
+        confirmed = conn.execute("SELECT count(*) FROM kernel.outbox_events"
+                                 " WHERE type = 'OrderConfirmed'").fetchone()
+    assert pending == (0,)
+    assert statuses == [("confirmed", 12)]
+    assert reserved == (12,) and confirmed == (12,)

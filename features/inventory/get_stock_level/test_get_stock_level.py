@@ -40,11 +40,26 @@ async def test_reads_racing_adjustments_always_add_up_and_never_go_negative(app,
         if answer.status_code == 201:  # a read started now sees at most what it left
             assert (await client.get(url)).json()["on_hand"] <= answer.json()["on_hand"]
 
-    async def read() -> list:
-        return [(await client.get(url)).json() for _ in range(20)]
+    writing = True
 
-    answers = await asyncio.gather(*(read() for _ in range(4)),
-                                   *(write_off(i) for i in range(20)))
+    async def read() -> list:  # reads go on for as long as the writes do, however fast
+        levels = []
+        while writing or not levels:
+            levels.append((await client.get(url)).json())
+        return levels
+
+    async def writer(first: int) -> None:  # five in turn: the pool keeps room for the reads
+        for i in range(first, first + 5):
+            await write_off(i)
+
+    async def write_all() -> None:
+        nonlocal writing
+        try:
+            await asyncio.gather(*(writer(first) for first in range(0, 20, 5)))
+        finally:
+            writing = False
+
+    answers = await asyncio.gather(*(read() for _ in range(4)), write_all())
     seen = [level for levels in answers[:4] for level in levels]
     for level in seen:
         assert level["available"] == level["on_hand"] - level["reserved"] >= 0, level

@@ -135,43 +135,57 @@ def machine_busy() -> tuple[float, float]:
 
 
 class Server:
+    """A server under test and its processes; `sidecar`, a process that serves with it (the
+    relay run apart, `rampart worker`), counted as one of its workers."""
+
     def __init__(self, name: str, args: list[str], env: dict[str, str], port: int,
-                 ready: str) -> None:
+                 ready: str, sidecar: list[str] | None = None) -> None:
         self.name, self.base = name, f"http://127.0.0.1:{port}"
         # A file, not a pipe nobody reads: a server that writes 64 KiB there would block.
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
         self.process = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env},
                                         stdout=subprocess.DEVNULL, stderr=self.errors,
                                         start_new_session=True)
+        self.sidecar = None if sidecar is None else subprocess.Popen(
+            sidecar, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+            stderr=self.errors, start_new_session=True)
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(self.base + ready, timeout=1).status_code == 200:
-                    break
+                ready_now = httpx.get(self.base + ready, timeout=1).status_code == 200
             except httpx.HTTPError:
-                pass
+                ready_now = False
+            if self.sidecar is not None and self.sidecar.poll() is not None:
+                raise RuntimeError(f"{name}'s sidecar exited ({self.sidecar.returncode}): "
+                                   f"{self._errors()}")
+            if ready_now:
+                break
             if self.process.poll() is not None or time.monotonic() > deadline:
-                self.errors.seek(0)
-                err = self.errors.read().decode(errors="replace")[-2000:]
-                raise RuntimeError(f"{name} did not start: {err}")
+                raise RuntimeError(f"{name} did not start: {self._errors()}")
             time.sleep(0.2)
         self.refresh()
 
+    def _errors(self) -> str:
+        self.errors.seek(0)
+        return self.errors.read().decode(errors="replace")[-2000:]
+
     def refresh(self) -> None:
         # granian's workers are the parent's descendants; the parent only supervises.
-        self.workers = descendants(self.process.pid)
+        self.workers = descendants(self.process.pid) + (
+            [] if self.sidecar is None else [self.sidecar.pid])
 
     def cpu(self) -> float:
         return sum(cpu_seconds(p) for p in [self.process.pid, *self.workers])
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        for process in (self.process, self.sidecar):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
         self.errors.close()
 
 
@@ -574,6 +588,10 @@ def main() -> None:
     parser.add_argument("--max-requests", type=int, default=2_000_000,
                         help="safety bound on one run's requests")
     parser.add_argument("--only", nargs="*", help="scenario names (default: all)")
+    parser.add_argument("--relay-apart", action="store_true",
+                        help="run the relay in one `rampart worker` process of its own, not in "
+                        "each server worker (RELAY_ENABLED=false); not with pay_order, whose "
+                        "in-process sandbox keeps its record per process")
     parser.add_argument("--note", action="append", default=[],
                         help="a line for the report's notes (the machine, what else ran)")
     opts = parser.parse_args()
@@ -586,6 +604,9 @@ def main() -> None:
     scenarios = [s for s in SCENARIOS if not opts.only or s.name in opts.only]
     if not shutil.which("wrk"):
         raise SystemExit("bench: wrk not found (apt-get install wrk)")
+    if opts.relay_apart and any(s.name == "pay_order" for s in scenarios):
+        raise SystemExit("bench: --relay-apart cannot measure pay_order (the in-process "
+                         "sandbox's record is per process); leave it out with --only")
 
     stamp = datetime.now(UTC)
     stem = f"{stamp:%Y-%m-%d}-{socket.gethostname()}{'-quick' if quick else ''}"
@@ -593,7 +614,7 @@ def main() -> None:
     result: dict[str, Any] = {"meta": {
         "date": stamp.isoformat(timespec="seconds"), "quick": quick, "machine": machine(),
         "settings": {k: getattr(opts, k) for k in (
-            "seconds", "warmup", "products", "users", "orders", "workers")},
+            "seconds", "warmup", "products", "users", "orders", "workers", "relay_apart")},
         "connections": list(CONNECTIONS), "load_before": os.getloadavg()[0],
     }, "runs": [], "bare_end": [], "skipped": [], "events": [], "notes": list(opts.note)}
 
@@ -609,8 +630,14 @@ def main() -> None:
                "RATE_LIMIT_ADMIN": "1000000000/minute", "RATE_LIMIT_LOGIN": "1000000000/minute"}
         port, bare_port = free_port(), free_port()
         say(f"bench: {database}, {opts.workers} granian workers each, wrk over loopback")
+        if opts.relay_apart:  # the servers relay nothing; one `rampart worker` relays for all
+            env["RELAY_ENABLED"] = "false"
+            result["notes"].append("the relay ran apart: RELAY_ENABLED=false in the servers, "
+                                   "one `rampart worker` process (its CPU counted as theirs)")
         rampart = Server("rampart", [sys.executable, "-m", "shared", "serve", "--port",
-                                     str(port)], env, port, "/health/live")
+                                     str(port)], env, port, "/health/live",
+                         sidecar=[sys.executable, "-m", "shared", "worker"]
+                         if opts.relay_apart else None)
         bare = Server("bare", [sys.executable, "-m", "granian", "--interface", "asgi",
                                "--workers", str(opts.workers), "--no-ws", "--log-level",
                                "warning", "--port", str(bare_port), "bench.bare:app"],

@@ -362,3 +362,46 @@ async def test_the_order_drain_counts_until_every_order_is_confirmed_and_notifie
     assert pending == (0,)
     assert statuses == [("confirmed", 12)]
     assert reserved == (12,) and confirmed == (12,)
+
+
+def _http_server(port: int) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+
+
+def test_a_sidecar_counts_as_one_of_the_servers_processes_and_stops_with_it() -> None:
+    """`--relay-apart`: the relay's own process is charged to the server it serves with (its
+    CPU in the server's, its RSS among the workers'), and stops with it."""
+    import sys
+    import time
+
+    from bench.run import Server, cpu_seconds
+    from tests.helpers import free_port
+
+    port = free_port()
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n" \
+           "time.sleep(120)"
+    server = Server("s", _http_server(port), {}, port, "/",
+                    sidecar=[sys.executable, "-c", burn])
+    try:
+        assert server.sidecar is not None and server.sidecar.pid in server.workers
+        deadline = time.monotonic() + 20
+        while cpu_seconds(server.sidecar.pid) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.cpu() >= cpu_seconds(server.sidecar.pid) >= 0.3
+    finally:
+        server.stop()
+    assert server.process.poll() is not None and server.sidecar.poll() is not None
+
+
+def test_a_sidecar_that_dies_at_start_stops_the_bench_with_its_error() -> None:
+    import sys
+
+    from bench.run import Server
+    from tests.helpers import free_port
+
+    port = free_port()
+    with pytest.raises(RuntimeError, match=r"sidecar exited \(1\): .*no relay here"):
+        Server("s", _http_server(port), {}, port, "/.nothing-is-served-here",
+               sidecar=[sys.executable, "-c", "raise SystemExit('no relay here')"])

@@ -175,6 +175,7 @@ async def drain(url: str, events: int, connections: int = 16, saga: str = "produ
     if saga == "order":
         app, _, _ = _app("rampart, relay on", url, key)
         async with app.lifespan():
+            # orders=0: the seed places none over HTTP, so its server address is never used.
             seeded, notes = await seed(url, "http://127.0.0.1:9", key, orders=0, **ORDER_SEED)
         if notes:
             raise RuntimeError(f"the seed: {notes}")

@@ -114,6 +114,47 @@ async def test_an_expired_lease_is_taken_over_and_the_stale_holder_cannot_ack(ur
     assert _sample("outbox_deliveries_total", subscriber=SUBSCRIBER, outcome="lost") >= 1
 
 
+@pytest.mark.parametrize("taken_over", ["the whole group", "one of the two"])
+async def test_a_stale_group_s_mark_misses_and_it_keeps_none_of_its_effects(
+        url: str, taken_over: str) -> None:
+    """Grouped deliveries hold no row lock until they are marked done, last in their
+    transaction. A relay that still believes in a lease that has been taken over (its clock, a
+    renewal it trusted) runs the handlers, and then its mark finds fewer deliveries leased to
+    it than it handled: the group rolls back, so nothing of it is kept, not even the
+    deliveries that were still its own. Every effect exists once."""
+    sub = subscription(recorder("stale"), shares_transaction=True)
+    register(sub)
+    await publish_ticks(url, [(uuid7(), 0), (uuid7(), 1)])  # two lanes: one claim, one group
+    settings = relay_settings(outbox_lease_seconds=1)
+    rolled_back = _sample("outbox_groups_rolled_back_total")
+    async with running(url, [], settings) as stale:
+        stale.subscriptions = {sub.name: sub}  # claims, but never runs its delivery loop
+        token = uuid7()
+        group = await stale._claim(token)
+        assert len(group) == 2
+        if taken_over == "the whole group":
+            async with running(url, [subscription(recorder("rescuer"),
+                                                  shares_transaction=True)], settings):
+                await eventually(lambda: _states_are(url, {"done"}), timeout=5)
+        else:  # another relay's claim of the second, as its CLAIM would write it
+            await query(url, "UPDATE kernel.outbox_deliveries SET lease_token = %s"
+                             " WHERE id = %s", (uuid7(), group[1].id))
+        believed = relay_module._Lease(token, 60)  # live, as far as this relay knows
+        assert await stale._deliver_together(group, believed) is None
+    assert _sample("outbox_groups_rolled_back_total") - rolled_back == 1
+    effects = await query(url, "SELECT n, relay FROM public.test_effects ORDER BY n")
+    states = await query(url, "SELECT state, lease_token FROM kernel.outbox_deliveries"
+                              " ORDER BY seq")
+    if taken_over == "the whole group":
+        assert effects == [{"n": 0, "relay": "rescuer"}, {"n": 1, "relay": "rescuer"}]
+        assert [r["state"] for r in states] == ["done", "done"]
+    else:  # the first is still the stale relay's, unmarked: it runs again alone
+        assert effects == []
+        assert [(r["state"], r["lease_token"]) for r in states] == [
+            ("pending", token), ("pending", states[1]["lease_token"])]
+        assert states[1]["lease_token"] != token
+
+
 async def test_a_handler_that_outlives_its_timeout_is_rolled_back_and_retried(url: str) -> None:
     """Its row lock keeps other relays off the delivery while it runs; when its timeout is up
     it is cancelled, its effect rolled back, and the delivery retried. The effect exists once."""

@@ -1,19 +1,22 @@
 """Where a create's CPU goes, without granian or wrk: the app called as ASGI in this process.
 
     .venv/bin/python -m bench.inprocess [--requests 3000] [--connections 1 16] [--rounds 2]
+    .venv/bin/python -m bench.inprocess --saga order [--requests 600] [--connections 1 16]
     .venv/bin/python -m bench.inprocess --drain 4000 [--rounds 2]
 
 Drives `POST /v1/products` through the whole Rampart app (lifespan, middleware, the
 Idempotency-Key kernel, the slice), with its relay off and then on, and the creation's floor
 (`POST /bare-create`, bench/bare.py) beside them, N requests at C at a time on uvloop. Reports
 this process's CPU per request (`time.process_time`: with the relay on, its claims and
-deliveries of ProductCreated are counted too, as they are in a server) and the in-process
-latency. PostgreSQL runs in its own processes and is not counted. With no HTTP server, no
-socket and no load generator sharing the cores, the figures move far less from run to run
-than wrk's on this VM: an A/B of a change to the request path or the relay shows here first.
-Variants alternate round by round. Uses DATABASE_URL's server when set, else the embedded
-PostgreSQL; a scratch database per variant and round, dropped afterwards. Speed is measured
-here, never asserted.
+deliveries of ProductCreated are counted too, as they are in a server: the count starts once
+the warm-up's deliveries are done and ends once the measured ones' are) and the in-process
+latency. `--saga order`: two-line orders by seeded customers instead (`POST /v1/orders`, the
+floor's `POST /bare-order`), each one's whole saga counted with the relay on. PostgreSQL runs
+in its own processes and is not counted. With no HTTP server, no socket and no load generator
+sharing the cores, the figures move far less from run to run than wrk's on this VM: an A/B of
+a change to the request path or the relay shows here first. Variants alternate round by
+round. Uses DATABASE_URL's server when set, else the embedded PostgreSQL; a scratch database
+per variant and round, dropped afterwards. Speed is measured here, never asserted.
 
 `--drain N`: the relay's own CPU per command, apart from the requests'. N creates with the
 relay off leave N ProductCreated (2N deliveries) in the outbox; then the app starts with its
@@ -129,18 +132,38 @@ async def drive(app: Asgi, calls: list[Call],
 
 
 async def measure(variant: str, url: str, requests: int, connections: int,
-                  warmup: int = WARMUP) -> Result:
-    """One variant against a migrated database at `url`: warm up, then the measured creates
-    (the relay, when on, given a moment to finish their deliveries inside the measurement)."""
-    app, path, auth = _app(variant, url)
-    async with app.lifespan():
+                  warmup: int = WARMUP, saga: str = "product") -> Result:
+    """One variant against a migrated database at `url`: warm up, then the measured commands
+    (`saga` "product": creates; "order": two-line orders against seeded products). With the
+    relay on, the warm-up's events are all delivered before the count starts, and the
+    measured commands' before it ends: their deliveries, sagas included, are counted."""
+    from shared.auth.tokens import generate_secret_paserk
+
+    key = generate_secret_paserk()
+    if saga == "order":
+        seeded = await _seeded(url, key)
+    app, path, auth = _app(variant, url, key)
+
+    def commands(count: int, prefix: str) -> list[Call]:
+        if saga != "order":
+            return creates(path, auth, count, prefix)
+        made = orders(seeded, count, prefix)
+        if variant == "floor":  # the same bodies, to the floor's route, which has no auth
+            return [("/bare-order", {k: v for k, v in headers.items() if k != "authorization"},
+                     body) for _, headers, body in made]
+        return made
+
+    relay = variant.endswith("relay on")
+    async with app.lifespan(), await _connect(url) as conn:
         tag = uuid7().hex[-10:].upper()
-        await drive(app, creates(path, auth, warmup, f"W{tag}"), connections)
-        await asyncio.sleep(0.5)
-        calls = creates(path, auth, requests, f"M{tag}")
+        await drive(app, commands(warmup, f"W{tag}"), connections)
+        if relay:
+            await _delivered(conn)
+        calls = commands(requests, f"M{tag}")
         cpu = time.process_time()
         statuses, latencies = await drive(app, calls, connections)
-        await asyncio.sleep(0.3)  # the last events' deliveries
+        if relay:
+            await _delivered(conn)
         cpu = time.process_time() - cpu
     latencies.sort()
     return Result(variant, connections, statuses, cpu / requests * 1000,
@@ -166,19 +189,11 @@ async def drain(url: str, events: int, connections: int = 16, saga: str = "produ
     they published and all their handlers published in turn: `saga` "product" is creates,
     "order" is two-line orders placed against seeded products with stock (seeded with the
     relay on, so that inventory and ordering learn them first)."""
-    import psycopg
-
-    from bench.seed import seed
     from shared.auth.tokens import generate_secret_paserk
 
     key, tag = generate_secret_paserk(), f"D{uuid7().hex[-10:].upper()}"
     if saga == "order":
-        app, _, _ = _app("rampart, relay on", url, key)
-        async with app.lifespan():
-            # orders=0: the seed places none over HTTP, so its server address is never used.
-            seeded, notes = await seed(url, "http://127.0.0.1:9", key, orders=0, **ORDER_SEED)
-        if notes:
-            raise RuntimeError(f"the seed: {notes}")
+        seeded = await _seeded(url, key)
         app, _, _ = _app("rampart, relay off", url, key)
         calls = orders(seeded, events, tag)
     else:
@@ -189,20 +204,41 @@ async def drain(url: str, events: int, connections: int = 16, saga: str = "produ
     if statuses != {201: events}:
         raise RuntimeError(f"the commands answered {statuses}")
     app, _, _ = _app("rampart, relay on", url, key)
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        async def pending() -> int:
-            cur = await conn.execute("SELECT count(*) FROM kernel.outbox_deliveries"
-                                     " WHERE state = 'pending'")
-            return (await cur.fetchone() or (0,))[0]
-
-        async with app.lifespan():
-            cpu, started = time.process_time(), time.perf_counter()
-            while True:  # polled: the relay announces nothing when it is done
-                if not await pending():
-                    break
-                await asyncio.sleep(0.02)
-            cpu, took = time.process_time() - cpu, time.perf_counter() - started
+    async with await _connect(url) as conn, app.lifespan():
+        cpu, started = time.process_time(), time.perf_counter()
+        await _delivered(conn)
+        cpu, took = time.process_time() - cpu, time.perf_counter() - started
     return Drained(events, cpu / events * 1000, took)
+
+
+async def _seeded(url: str, key: str) -> Seed:
+    """Products with stock and customers to order them (ORDER_SEED), through the app with its
+    relay on, so that inventory and ordering have learnt them before the first order."""
+    from bench.seed import seed
+
+    app, _, _ = _app("rampart, relay on", url, key)
+    async with app.lifespan():
+        # orders=0: the seed places none over HTTP, so its server address is never used.
+        seeded, notes = await seed(url, "http://127.0.0.1:9", key, orders=0, **ORDER_SEED)
+    if notes:
+        raise RuntimeError(f"the seed: {notes}")
+    return seeded
+
+
+async def _connect(url: str) -> Any:
+    import psycopg
+
+    return await psycopg.AsyncConnection.connect(url, autocommit=True)
+
+
+async def _delivered(conn: Any) -> None:
+    """Until no delivery is pending; polled, as the relay announces nothing when it is done."""
+    while True:
+        cur = await conn.execute("SELECT count(*) FROM kernel.outbox_deliveries"
+                                 " WHERE state = 'pending'")
+        if not (await cur.fetchone() or (0,))[0]:
+            return
+        await asyncio.sleep(0.02)
 
 
 def _app(variant: str, url: str, key: str | None = None) -> tuple[Any, str, dict[str, str]]:
@@ -235,7 +271,8 @@ def main() -> None:
     parser.add_argument("--drain", type=int, metavar="N",
                         help="instead: the relay's CPU per command, draining N commands' events")
     parser.add_argument("--saga", choices=sorted(SAGAS), default="product",
-                        help="with --drain: which command's events (default: product creates)")
+                        help="which command: product creates (the default) or two-line orders,"
+                             " measured, or with --drain drained")
     opts = parser.parse_args()
     from bench.run import scratch_database
 
@@ -257,16 +294,18 @@ def main() -> None:
         return
 
     results: list[Result] = []
+    noun = "create" if opts.saga == "product" else opts.saga
     for connections in opts.connections:
         for _ in range(opts.rounds):
             for variant in VARIANTS:
                 with scratch_database() as (url, _label):
-                    result = run(measure(variant, url, opts.requests, connections))
+                    result = run(measure(variant, url, opts.requests, connections,
+                                         saga=opts.saga))
                 results.append(result)
-                print(f"{variant} at {connections}: {result.cpu_ms:.2f} ms CPU per create, "
+                print(f"{variant} at {connections}: {result.cpu_ms:.2f} ms CPU per {noun}, "
                       f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, "
                       f"answers {result.statuses}", flush=True)
-    print("\n| variant | at once | CPU ms per create (rounds) | p50 ms | p99 ms |")
+    print(f"\n| variant | at once | CPU ms per {noun} (rounds) | p50 ms | p99 ms |")
     print("|---|---:|---:|---:|---:|")
     for connections in opts.connections:
         for variant in VARIANTS:

@@ -319,6 +319,34 @@ async def test_the_in_process_bench_creates_what_it_counts(variant: str, databas
     assert row == (40, 40)
 
 
+@pytest.mark.parametrize("variant", ["floor", "rampart, relay off", "rampart, relay on"])
+async def test_the_in_process_order_bench_places_what_it_counts(variant: str, database_url: str,
+                                                                monkeypatch) -> None:
+    """`bench.inprocess --saga order`: each variant places real two-line orders (the floor at
+    its own route) and answers 201 to every one; with the relay on, the figure is taken only
+    once every order's saga has run to its end."""
+    import psycopg
+
+    from bench.inprocess import measure
+
+    monkeypatch.setenv("BENCH_DATABASE_URL", database_url)  # restored after the floor sets it
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(pgbench.FUNCTIONS)  # the seed's payment mirror uses bench_order_id()
+    result = await measure(variant, database_url, requests=12, connections=3, warmup=6,
+                           saga="order")
+    assert result.statuses == {201: 12}
+    assert 0 < result.p50_ms <= result.p99_ms and result.cpu_ms > 0
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        statuses = dict(conn.execute("SELECT status, count(*) FROM ordering.orders"
+                                     " GROUP BY status").fetchall())
+        pending = conn.execute("SELECT count(*) FROM kernel.outbox_deliveries"
+                               " WHERE state = 'pending'").fetchone()
+    if variant == "rampart, relay on":
+        assert statuses == {"confirmed": 18} and pending == (0,)
+    else:  # placed, and left pending: nothing delivers their events
+        assert statuses == {"pending": 18} and pending[0] > 0
+
+
 async def test_the_drain_bench_counts_the_relay_delivering_every_event(database_url: str) -> None:
     """`bench.inprocess --drain`: the creates leave their events pending, and the figure is
     taken once the relay has delivered every one of them (each product has its stock row)."""
